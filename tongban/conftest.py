@@ -1,0 +1,56 @@
+"""Fixtures shared by every app's tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tongban.identity.models import Department
+from tongban.identity.tests.factories import (
+    CitizenFactory,
+    DepartmentFactory,
+    EnterpriseFactory,
+    StaffFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+    ]
+
+
+@pytest.fixture
+def city(db: None) -> Any:
+    return DepartmentFactory(name="六安市人民政府", code="city-gov", level="city", division_code="341500")
+
+
+@pytest.fixture
+def department(city: Department) -> Any:
+    return DepartmentFactory(
+        name="六安市公安局", code="city-psb", level="city", division_code="341500", parent=city
+    )
+
+
+@pytest.fixture
+def citizen(db: None) -> Any:
+    return CitizenFactory()
+
+
+@pytest.fixture
+def enterprise(db: None) -> Any:
+    return EnterpriseFactory()
+
+
+@pytest.fixture
+def admin_user(department: Department) -> Any:
+    return StaffFactory(department=department, roles=["administrator"])
+
+
+@pytest.fixture
+def supervisor(department: Department) -> Any:
+    return StaffFactory(department=department, roles=["supervisor"])

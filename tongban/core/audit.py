@@ -1,0 +1,141 @@
+"""The audit trail: ``record`` appends a hash-chained event, ``verify`` walks the chain.
+
+Services call ``record`` inside the transaction of the change they audit, so the change and its
+audit row commit or roll back together. Appends serialise on the chain head row: the first
+statement is an UPDATE of that row, which takes PostgreSQL's row lock and SQLite's write lock
+before the previous hash is read, so two writers can never fork the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from tongban.core import context
+from tongban.core.models import AuditChainHead, AuditEvent, AuditOutcome
+
+GENESIS_HASH = "0" * 64
+
+
+class Auditable(Protocol):
+    pk: Any
+
+    @property
+    def audit_label(self) -> str: ...
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _fields_of(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "occurred_at": event.occurred_at.isoformat(timespec="microseconds"),
+        "action": event.action,
+        "outcome": event.outcome,
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "actor_department_id": event.actor_department_id,
+        "subject_type": event.subject_type,
+        "subject_id": event.subject_id,
+        "summary": event.summary,
+        "data": event.data,
+        "ip": event.ip,
+        "request_id": event.request_id,
+        "prev_hash": event.prev_hash,
+    }
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(_canonical(_fields_of(event))).hexdigest()
+
+
+def _subject_ref(subject: models.Model | None) -> tuple[str, str]:
+    if subject is None:
+        return "", ""
+    return subject._meta.label_lower, str(subject.pk)
+
+
+def record(
+    *,
+    action: str,
+    actor: Any = None,
+    subject: models.Model | None = None,
+    outcome: str = AuditOutcome.SUCCESS,
+    summary: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event. ``actor`` is a user (or None for anonymous/system); ``data`` must be JSON."""
+    ctx = context.current()
+    subject_type, subject_id = _subject_ref(subject)
+    # Round-trip through JSON now so the stored value hashes the same when read back.
+    clean_data = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
+    actor_is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    with transaction.atomic():
+        updated = AuditChainHead.objects.filter(pk=1).update(length=F("length") + 1)
+        if not updated:
+            AuditChainHead.objects.create(pk=1, length=1, last_hash=GENESIS_HASH)
+        head = AuditChainHead.objects.get(pk=1)
+        event = AuditEvent(
+            seq=head.length,
+            occurred_at=timezone.now(),
+            action=action,
+            outcome=outcome,
+            actor_id=actor.pk if actor_is_user else None,
+            actor_label=(getattr(actor, "audit_label", "") or str(actor))[:200] if actor_is_user else "",
+            actor_department_id=getattr(actor, "department_id", None) if actor_is_user else None,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            summary=summary[:255],
+            data=clean_data,
+            ip=ctx.ip,
+            request_id=ctx.request_id,
+            prev_hash=head.last_hash,
+        )
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
+    return event
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_seq: int | None = None
+    reason: str = ""
+
+
+def _events_in_order() -> Iterator[AuditEvent]:
+    return AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+
+
+def verify() -> VerifyResult:
+    """Walk the whole chain; report the first row whose content, link or position is wrong."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for event in _events_in_order():
+        if event.seq != expected_seq:
+            return VerifyResult(False, checked, expected_seq, f"row #{expected_seq} is missing")
+        if event.prev_hash != expected_prev:
+            return VerifyResult(False, checked, event.seq, "link to the previous row is broken")
+        if compute_hash(event) != event.hash:
+            return VerifyResult(False, checked, event.seq, "content does not match its hash")
+        expected_prev = event.hash
+        expected_seq += 1
+        checked += 1
+    head = AuditChainHead.objects.filter(pk=1).first()
+    length = head.length if head else 0
+    last_hash = head.last_hash if head else GENESIS_HASH
+    if length != checked or last_hash != expected_prev:
+        return VerifyResult(False, checked, checked + 1, "rows at the end of the trail were removed")
+    return VerifyResult(True, checked)

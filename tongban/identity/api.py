@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router
+
+from tongban.core.errors import AuthenticationFailed
+from tongban.core.masking import mask_phone
+from tongban.identity import selectors, services
+from tongban.identity.auth import session_or_token
+from tongban.identity.models import User
+from tongban.identity.schemas import (
+    CitizenRegisterIn,
+    DepartmentOut,
+    EnterpriseRegisterIn,
+    LoginIn,
+    MeOut,
+    OkOut,
+)
+
+router = Router(tags=["identity"])
+
+
+def me_payload(user: User) -> MeOut:
+    department = user.department
+    return MeOut(
+        sub=str(user.pk),
+        kind=user.kind,
+        name=user.name,
+        resident_id_masked=user.masked_resident_id or None,
+        credit_code=user.credit_code,
+        real_name_level=user.real_name_level,
+        phone_masked=mask_phone(user.phone) or None,
+        department=(
+            DepartmentOut(id=department.pk, name=department.name, division_code=department.division_code)
+            if department
+            else None
+        ),
+        roles=sorted(selectors.roles_of(user)),
+    )
+
+
+@router.get("/me", response=MeOut, auth=session_or_token, summary="The account behind this session or token")
+def me(request: HttpRequest) -> MeOut:
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise AuthenticationFailed(
+            "This token was issued to a system, not a person.", code="token_has_no_user"
+        )
+    return me_payload(user)
+
+
+@router.post(
+    "/auth/login", response=MeOut, auth=None, summary="Log in with resident ID, credit code or username"
+)
+def login(request: HttpRequest, payload: LoginIn) -> MeOut:
+    user = services.login(request=request, identifier=payload.identifier, password=payload.password)
+    return me_payload(user)
+
+
+@router.post("/auth/logout", response=OkOut, auth=session_or_token, summary="End the portal session")
+def logout(request: HttpRequest) -> OkOut:
+    services.logout(request=request)
+    return OkOut()
+
+
+@router.post("/accounts/citizen", response={201: MeOut}, auth=None, summary="Register a citizen account")
+def register_citizen(request: HttpRequest, payload: CitizenRegisterIn) -> tuple[int, MeOut]:
+    user = services.citizen_register(**payload.dict())
+    return 201, me_payload(user)
+
+
+@router.post(
+    "/accounts/enterprise", response={201: MeOut}, auth=None, summary="Register an enterprise account"
+)
+def register_enterprise(request: HttpRequest, payload: EnterpriseRegisterIn) -> tuple[int, MeOut]:
+    user = services.enterprise_register(**payload.dict())
+    return 201, me_payload(user)

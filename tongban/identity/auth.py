@@ -1,0 +1,33 @@
+"""API authentication: a portal session (cookie + CSRF) or an OAuth2 bearer token from our OIDC provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer, SessionAuth
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+
+
+class PortalSession(SessionAuth):
+    """The logged-in portal user; unsafe methods need the CSRF token, as for any form."""
+
+
+class OAuth2Bearer(HttpBearer):
+    """A valid, unexpired access token issued by this platform's provider.
+
+    Sets ``request.user`` to the token's user (None for client-credentials tokens) and
+    ``request.oauth2_client`` to the calling application.
+    """
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        if not valid:
+            return None
+        request.oauth2_client = oauth_request.client  # type: ignore[attr-defined]
+        if oauth_request.user is not None:
+            request.user = oauth_request.user
+        return oauth_request.access_token
+
+
+session_or_token = [PortalSession(), OAuth2Bearer()]

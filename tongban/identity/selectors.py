@@ -1,0 +1,106 @@
+"""Reads for identity, scoped to what the asking user may see.
+
+A staff member's *jurisdiction* is the territory of their department's division code: a city-level
+department (``340100``) covers every department whose code starts with ``3401``, a county-level
+one (``340102``) its own county, and so on. Supervisors and administrators see their jurisdiction;
+everyone else sees only their own department. See docs/adr/0005-staff-scoping.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from axes.helpers import get_cool_off
+from axes.models import AccessAttempt
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest
+
+from tongban.identity.choices import DepartmentLevel, Role
+from tongban.identity.models import Department, EnterpriseAgent, RoleAssignment, User
+
+_PREFIX_LENGTH = {
+    DepartmentLevel.PROVINCE: 2,
+    DepartmentLevel.CITY: 4,
+    DepartmentLevel.COUNTY: 6,
+    DepartmentLevel.TOWNSHIP: 9,
+    DepartmentLevel.VILLAGE: 12,
+}
+
+
+def portal_user(request: HttpRequest) -> User:
+    """The logged-in account of a request that ``login_required`` already let through."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise PermissionDenied
+    return user
+
+
+def roles_of(user: User) -> frozenset[str]:
+    """The user's staff roles, cached on the instance for the request."""
+    if not user.is_authenticated or not getattr(user, "is_staff_member", False):
+        return frozenset()
+    cached = getattr(user, "_tongban_roles", None)
+    if cached is None:
+        cached = frozenset(RoleAssignment.objects.filter(user_id=user.pk).values_list("role", flat=True))
+        user._tongban_roles = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def has_role(user: User, *roles: str) -> bool:
+    return bool(roles_of(user).intersection(roles))
+
+
+def jurisdiction_prefix(department: Department) -> str:
+    return department.division_code[: _PREFIX_LENGTH.get(DepartmentLevel(department.level), 6)]
+
+
+def departments_in_jurisdiction(user: User) -> QuerySet[Department]:
+    if not user.is_authenticated or user.department is None:
+        return Department.objects.none()
+    if has_role(user, Role.ADMINISTRATOR, Role.SUPERVISOR):
+        return Department.objects.filter(division_code__startswith=jurisdiction_prefix(user.department))
+    return Department.objects.filter(pk=user.department.pk)
+
+
+def department_is_visible(user: User, department: Department | None) -> bool:
+    if department is None:
+        return False
+    return departments_in_jurisdiction(user).filter(pk=department.pk).exists()
+
+
+def staff_visible_to(user: User) -> QuerySet[User]:
+    if not has_role(user, Role.ADMINISTRATOR):
+        return User.objects.none()
+    return (
+        User.objects.filter(kind="staff", department__in=departments_in_jurisdiction(user))
+        .select_related("department")
+        .prefetch_related("role_assignments")
+        .order_by("department__sort_order", "username")
+    )
+
+
+def enterprise_agents(enterprise: User) -> QuerySet[EnterpriseAgent]:
+    return (
+        EnterpriseAgent.objects.filter(enterprise=enterprise, revoked_at__isnull=True)
+        .select_related("agent")
+        .order_by("-granted_at")
+    )
+
+
+def enterprises_represented_by(agent: User) -> QuerySet[User]:
+    return User.objects.filter(agents__agent=agent, agents__revoked_at__isnull=True)
+
+
+def lockout_unlock_at(identifier: str) -> datetime | None:
+    """When the lockout for this login identifier ends (the last failure plus the cool-off)."""
+    attempt = (
+        AccessAttempt.objects.filter(Q(username=identifier))
+        .order_by("-attempt_time")
+        .only("attempt_time")
+        .first()
+    )
+    cool_off = get_cool_off()
+    if attempt is None or cool_off is None:
+        return None
+    return attempt.attempt_time + cool_off

@@ -1,0 +1,246 @@
+"""Django settings for Tongban, read from the environment.
+
+One module for every environment: development, CI and production differ only in environment
+variables (docs/deploy.md lists them). ``TONGBAN_ENV=dev`` allows generated local secrets under
+``var/``; anything else requires them to be given, and a malformed value stops start-up.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from tongban.devsecrets import dev_oidc_private_key, dev_secret_key
+from tongban.env import env_bool, env_choice, env_int, env_list, env_str
+from tongban.logconfig import logging_config
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("TONGBAN_VAR_DIR", str(BASE_DIR / "var")))
+
+TONGBAN_ENV = env_choice("TONGBAN_ENV", "prod", {"dev", "prod"})
+DEV = TONGBAN_ENV == "dev"
+DEBUG = env_bool("TONGBAN_DEBUG", default=DEV)
+
+SECRET_KEY = env_str("TONGBAN_SECRET_KEY") or (dev_secret_key(VAR_DIR) if DEV else "")
+if not SECRET_KEY:
+    raise ImproperlyConfigured("TONGBAN_SECRET_KEY is required outside TONGBAN_ENV=dev.")
+if not DEV and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("TONGBAN_SECRET_KEY must be at least 50 characters long.")
+
+PUBLIC_URL = env_str("TONGBAN_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = env_list("TONGBAN_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+HTTPS = env_bool("TONGBAN_HTTPS", default=PUBLIC_URL.startswith("https://"))
+CSRF_TRUSTED_ORIGINS = env_list("TONGBAN_CSRF_TRUSTED_ORIGINS", [PUBLIC_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "oauth2_provider",
+    "axes",
+    "ninja",
+    "tongban.core",
+    "tongban.identity",
+    "tongban.portal",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "tongban.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "tongban.urls"
+WSGI_APPLICATION = "tongban.wsgi.application"
+ASGI_APPLICATION = "tongban.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tongban.portal.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite under var/ is the embedded default; DATABASE_URL selects PostgreSQL in production.
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'tongban.sqlite3'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("TONGBAN_DB_CONN_MAX_AGE", 600))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["CONN_MAX_AGE"] = 0
+    _db["OPTIONS"] = {
+        # Take the write lock at BEGIN so concurrent writers queue instead of failing mid-transaction.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_HEALTH_CHECKS"] = True
+else:
+    raise ImproperlyConfigured("DATABASE_URL must point at SQLite or PostgreSQL.")
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and sessions ----------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = env_int("TONGBAN_SESSION_SECONDS", 8 * 3600, minimum=300)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Identity --------------------------------------------------------------------------------
+AUTH_USER_MODEL = "identity.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "tongban.identity.backends.IdentifierBackend",
+]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "tongban.identity.validators.CharacterClassValidator"},
+]
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:profile"
+LOGOUT_REDIRECT_URL = "portal:home"
+
+# Brute-force lockout (django-axes): N failures for one login identifier lock it for a while.
+AXES_FAILURE_LIMIT = env_int("TONGBAN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("TONGBAN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "tongban.identity.views.lockout_response"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+
+# Second factor for staff: "required" refuses staff pages until a TOTP device is verified;
+# "optional" (the demo default) lets staff enrol when they choose. Enrolled staff are always asked.
+STAFF_2FA = env_choice("TONGBAN_STAFF_2FA", "required", {"required", "optional"})
+OTP_TOTP_ISSUER = "通办 Tongban"
+
+# --- OpenID Connect provider (django-oauth-toolkit) -----------------------------------------
+OIDC_RSA_PRIVATE_KEY = env_str("TONGBAN_OIDC_RSA_PRIVATE_KEY")
+if not OIDC_RSA_PRIVATE_KEY and env_str("TONGBAN_OIDC_RSA_PRIVATE_KEY_FILE"):
+    OIDC_RSA_PRIVATE_KEY = Path(env_str("TONGBAN_OIDC_RSA_PRIVATE_KEY_FILE")).read_text()
+if not OIDC_RSA_PRIVATE_KEY:
+    if not DEV:
+        raise ImproperlyConfigured(
+            "TONGBAN_OIDC_RSA_PRIVATE_KEY or TONGBAN_OIDC_RSA_PRIVATE_KEY_FILE is required outside dev."
+        )
+    OIDC_RSA_PRIVATE_KEY = dev_oidc_private_key(VAR_DIR)
+
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": OIDC_RSA_PRIVATE_KEY,
+    "OIDC_ISS_ENDPOINT": PUBLIC_URL,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "PKCE_REQUIRED": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if DEV or not HTTPS else ["https"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("TONGBAN_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "ID_TOKEN_EXPIRE_SECONDS": env_int("TONGBAN_ACCESS_TOKEN_SECONDS", 3600, minimum=60),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": env_int("TONGBAN_REFRESH_TOKEN_SECONDS", 30 * 24 * 3600, minimum=3600),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "SCOPES": {
+        "openid": _("Sign you in"),
+        "profile": _("Your name, account kind and real-name level"),
+        "identity": _("Your masked ID number"),
+        "staff": _("Your department and staff roles"),
+        "exchange": _("Call the data-sharing exchange (department systems only)"),
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    "OAUTH2_VALIDATOR_CLASS": "tongban.identity.oidc.TongbanOAuth2Validator",
+}
+
+# --- Internationalisation --------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = VAR_DIR / "media"
+
+# --- Security headers ------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("TONGBAN_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# --- Logging ---------------------------------------------------------------------------------
+LOGGING = logging_config(
+    fmt=env_choice("TONGBAN_LOG_FORMAT", "json", {"json", "console"}),
+    level=env_choice("TONGBAN_LOG_LEVEL", "info", {"debug", "info", "warning", "error"}).upper(),
+)
+
+# --- Tongban ---------------------------------------------------------------------------------
+TONGBAN_DEMO_PASSWORD = env_str("TONGBAN_DEMO_PASSWORD", "Tongban2026!")
+TONGBAN_SITE_NAME = env_str("TONGBAN_SITE_NAME", "六安市政务服务网")
+# Lockout is per login identifier on purpose: offices share one NAT address, and locking an IP would
+# lock out a whole service hall. Credential stuffing is met by the per-identifier limit plus rate limits.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
