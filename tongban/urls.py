@@ -10,6 +10,8 @@ urlpatterns = [
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("staff/clients/", include("tongban.identity.urls_clients")),
+    path("staff/", include("tongban.portal.urls_staff")),
     path("staff/", include("tongban.identity.urls")),
     path("", include("tongban.portal.urls")),
 ]

@@ -104,3 +104,9 @@ def lockout_unlock_at(identifier: str) -> datetime | None:
     if attempt is None or cool_off is None:
         return None
     return attempt.attempt_time + cool_off
+
+
+def has_confirmed_totp_device(user: User) -> bool:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()

@@ -1,8 +1,6 @@
-"""Staff-side identity pages, mounted under /staff/."""
+"""Staff-side identity pages (second factor, staff and roles), mounted under /staff/."""
 
 from __future__ import annotations
-
-from django.urls import path  # noqa: F401  (routes are added by the staff pages)
 
 app_name = "identity"
 

@@ -1,0 +1,31 @@
+"""Writes for identity. One module per area; import from here: ``from tongban.identity import services``."""
+
+from tongban.identity.services.accounts import (
+    citizen_register,
+    department_create,
+    enterprise_agent_add,
+    enterprise_agent_revoke,
+    enterprise_register,
+    login,
+    logout,
+    password_change,
+    profile_update,
+    staff_active_set,
+    staff_create,
+    staff_roles_set,
+)
+
+__all__ = [
+    "citizen_register",
+    "department_create",
+    "enterprise_agent_add",
+    "enterprise_agent_revoke",
+    "enterprise_register",
+    "login",
+    "logout",
+    "password_change",
+    "profile_update",
+    "staff_active_set",
+    "staff_create",
+    "staff_roles_set",
+]
