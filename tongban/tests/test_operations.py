@@ -55,10 +55,10 @@ def test_hsts_over_https(client: Client, settings: object) -> None:
     assert response["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:
+def _run_with_settings(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_") and k != "DATABASE_URL"}
     return subprocess.run(
-        [sys.executable, "-c", "import tongban.settings"],
+        [sys.executable, "-c", f"import json, tongban.settings as s; {code}"],
         cwd=ROOT,
         env={**clean, **env},
         capture_output=True,
@@ -81,7 +81,7 @@ def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_bad_settings_stop_start_up(env: dict[str, str], message: str, tmp_path: Path) -> None:
-    result = _import_settings(TONGBAN_VAR_DIR=str(tmp_path), **env)
+    result = _run_with_settings("pass", TONGBAN_VAR_DIR=str(tmp_path), **env)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert message in result.stderr
@@ -95,29 +95,12 @@ def test_good_production_settings_start(tmp_path: Path) -> None:
         text=True,
         check=True,
     ).stdout
-    result = _import_settings(
+    result = _run_with_settings(
+        "print(json.dumps([s.DEBUG, s.HTTPS, s.SESSION_COOKIE_SECURE]))",
         TONGBAN_VAR_DIR=str(tmp_path),
         TONGBAN_SECRET_KEY="k" * 64,
         TONGBAN_OIDC_RSA_PRIVATE_KEY=key,
         TONGBAN_PUBLIC_URL="https://zwfw.example.gov.cn",
     )
     assert result.returncode == 0, result.stderr
-    probe = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import json, tongban.settings as s; print(json.dumps([s.DEBUG, s.HTTPS, s.SESSION_COOKIE_SECURE]))",
-        ],
-        cwd=ROOT,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("TONGBAN_")},
-            "TONGBAN_VAR_DIR": str(tmp_path),
-            "TONGBAN_SECRET_KEY": "k" * 64,
-            "TONGBAN_OIDC_RSA_PRIVATE_KEY": key,
-            "TONGBAN_PUBLIC_URL": "https://zwfw.example.gov.cn",
-        },
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert json.loads(probe.stdout) == [False, True, True]
+    assert json.loads(result.stdout) == [False, True, True]
