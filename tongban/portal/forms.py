@@ -1,9 +1,21 @@
+"""Forms of the citizen and enterprise portal.
+
+The forms only check what a browser can get wrong (a missing field, two passwords that differ);
+every rule about identifiers, names, phones and passwords lives in the identity services, whose
+``DomainError.fields`` are put back on the matching fields by ``DomainForm.add_domain_error``.
+Django renders ``aria-invalid`` and ``aria-describedby`` (help text and errors) on the inputs.
+"""
+
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from tongban.core.errors import DomainError
+
+PASSWORD_HELP = _("At least 8 characters, letters together with digits or symbols.")
 
 
 class DomainForm(forms.Form):
@@ -11,8 +23,8 @@ class DomainForm(forms.Form):
 
     def add_domain_error(self, error: DomainError) -> None:
         placed = False
-        for field, messages in error.fields.items():
-            target = field if field in self.fields else None
+        for name, messages in error.fields.items():
+            target = name if name in self.fields else None
             for message in messages:
                 self.add_error(target, str(message))
                 placed = True
@@ -20,95 +32,122 @@ class DomainForm(forms.Form):
             self.add_error(None, str(error.message))
 
 
+class _ConfirmedPasswordMixin(forms.Form):
+    """``password`` and ``password_confirm`` must be the same."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if (
+            data.get("password")
+            and data.get("password_confirm")
+            and data["password"] != data["password_confirm"]
+        ):
+            self.add_error("password_confirm", _("The two passwords do not match."))
+        return data
+
+
+def _identifier_input(**attrs: str) -> forms.TextInput:
+    return forms.TextInput(
+        attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false", **attrs}
+    )
+
+
+def _password_input(autocomplete: str) -> forms.PasswordInput:
+    return forms.PasswordInput(attrs={"autocomplete": autocomplete})
+
+
 class LoginForm(DomainForm):
     identifier = forms.CharField(
         label=_("Resident ID number, credit code or username"),
         max_length=64,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+        ),
     )
-    password = forms.CharField(
-        label=_("Password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
-    )
+    password = forms.CharField(label=_("Password"), strip=False, widget=_password_input("current-password"))
 
 
-class CitizenRegisterForm(DomainForm):
+class CitizenRegisterForm(_ConfirmedPasswordMixin, DomainForm):
     name = forms.CharField(
-        label=_("Name"), max_length=50, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label=_("Name"),
+        max_length=50,
+        help_text=_("As on your resident identity card."),
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
+    # No min_length: the service says what is wrong with a short number ("has 18 characters").
     resident_id = forms.CharField(
         label=_("Resident ID number"),
-        max_length=18,
-        min_length=18,
+        max_length=20,
         help_text=_("18 characters; the last may be X."),
-        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}),
+        widget=_identifier_input(),
     )
     phone = forms.CharField(
         label=_("Mobile phone"),
-        max_length=11,
+        max_length=13,
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     password = forms.CharField(
-        label=_("Password"),
-        help_text=_("At least 8 characters, letters together with digits or symbols."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Password"), strip=False, help_text=PASSWORD_HELP, widget=_password_input("new-password")
     )
     password_confirm = forms.CharField(
-        label=_("Password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"), strip=False, widget=_password_input("new-password")
     )
 
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password_confirm"):
-            self.add_error("password_confirm", _("The two passwords do not match."))
-        return data
 
-
-class EnterpriseRegisterForm(DomainForm):
-    name = forms.CharField(label=_("Enterprise name"), max_length=100)
+class EnterpriseRegisterForm(_ConfirmedPasswordMixin, DomainForm):
+    name = forms.CharField(
+        label=_("Enterprise name"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
     credit_code = forms.CharField(
         label=_("Unified social credit code"),
-        max_length=18,
-        min_length=18,
-        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        max_length=20,
+        help_text=_("18 digits and capital letters, as on the business licence."),
+        widget=_identifier_input(),
     )
     legal_rep_name = forms.CharField(label=_("Legal representative"), max_length=50)
     legal_rep_resident_id = forms.CharField(
-        label=_("Legal representative's resident ID number"), max_length=18, min_length=18
+        label=_("Legal representative's resident ID number"), max_length=20, widget=_identifier_input()
     )
     phone = forms.CharField(
-        label=_("Contact mobile phone"), max_length=11, widget=forms.TextInput(attrs={"inputmode": "tel"})
+        label=_("Contact mobile phone"),
+        max_length=13,
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
     password = forms.CharField(
-        label=_("Password"),
-        help_text=_("At least 8 characters, letters together with digits or symbols."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("Password"), strip=False, help_text=PASSWORD_HELP, widget=_password_input("new-password")
     )
     password_confirm = forms.CharField(
-        label=_("Password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("Password again"), strip=False, widget=_password_input("new-password")
     )
 
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password_confirm"):
-            self.add_error("password_confirm", _("The two passwords do not match."))
-        return data
 
-
-class PasswordChangeForm(DomainForm):
+class PasswordChangeForm(_ConfirmedPasswordMixin, DomainForm):
     old_password = forms.CharField(
-        label=_("Current password"), widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+        label=_("Current password"), strip=False, widget=_password_input("current-password")
     )
     password = forms.CharField(
-        label=_("New password"),
-        help_text=_("At least 8 characters, letters together with digits or symbols."),
-        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        label=_("New password"), strip=False, help_text=PASSWORD_HELP, widget=_password_input("new-password")
     )
     password_confirm = forms.CharField(
-        label=_("New password again"), widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+        label=_("New password again"), strip=False, widget=_password_input("new-password")
     )
 
-    def clean(self) -> dict:
-        data = super().clean() or {}
-        if data.get("password") and data.get("password") != data.get("password_confirm"):
-            self.add_error("password_confirm", _("The two passwords do not match."))
-        return data
+
+class PhoneForm(DomainForm):
+    phone = forms.CharField(
+        label=_("New mobile phone"),
+        max_length=13,
+        help_text=_("11 digits, starting with 1."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+
+class AgentAddForm(DomainForm):
+    agent_resident_id = forms.CharField(
+        label=_("The agent's resident ID number"),
+        max_length=20,
+        help_text=_("The agent must have registered a citizen account."),
+        widget=_identifier_input(),
+    )

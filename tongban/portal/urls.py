@@ -12,6 +12,9 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("register/", views.register, name="register"),
     path("account/", views.profile, name="profile"),
+    path("account/phone/", views.phone_change, name="phone_change"),
     path("account/password/", views.password_change, name="password_change"),
+    path("account/agents/", views.agents, name="agents"),
+    path("account/agents/<int:link_id>/revoke", views.agent_revoke, name="agent_revoke"),
     path("workbench/", views.workbench, name="workbench"),
 ]

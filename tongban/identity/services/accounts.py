@@ -306,6 +306,8 @@ def login(*, request: HttpRequest, identifier: str, password: str) -> User:
     credentials = {"username": ident}
     if not AxesProxyHandler.is_allowed(request, credentials):
         request.axes_locked_out = True  # type: ignore[attr-defined]
+        # AxesMiddleware answers with the lockout page for these credentials (it shows the unlock time).
+        request.axes_credentials = credentials  # type: ignore[attr-defined]
         unlock_at = selectors.lockout_unlock_at(ident)
         audit.record(
             action="auth.login",
@@ -354,19 +356,20 @@ def logout(*, request: HttpRequest) -> None:
     django_logout(request)
 
 
-@transaction.atomic
 def password_change(*, user: User, old_password: str, new_password: str) -> User:
     if not user.check_password(old_password):
         message = _("The current password is wrong.")
+        # Recorded outside the change's transaction: the failed attempt must stay in the trail.
         audit.record(action="account.password_change", actor=user, subject=user, outcome=AuditOutcome.FAILURE)
         raise ValidationFailed(message, code="password_wrong", fields={"old_password": [message]})
     if old_password == new_password:
         message = _("The new password must differ from the current one.")
         raise ValidationFailed(message, code="password_unchanged", fields={"password": [message]})
     _check_password(new_password, user)
-    user.set_password(new_password)
-    user.save(update_fields=["password"])
-    audit.record(action="account.password_change", actor=user, subject=user)
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        audit.record(action="account.password_change", actor=user, subject=user)
     return user
 
 
