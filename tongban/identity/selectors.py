@@ -110,3 +110,61 @@ def has_confirmed_totp_device(user: User) -> bool:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     return TOTPDevice.objects.filter(user_id=user.pk, confirmed=True).exists()
+
+
+def totp_devices_of(user: User, *, confirmed: bool) -> QuerySet:
+    """The person's authenticators (django-otp TOTP devices), confirmed or in set-up, newest first."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user_id=user.pk, confirmed=confirmed).order_by("-pk")
+
+
+def staff_search(
+    user: User,
+    *,
+    q: str = "",
+    department_id: int | None = None,
+    role: str = "",
+    active: bool | None = None,
+) -> QuerySet[User]:
+    """Staff in the administrator's jurisdiction, filtered, each with ``has_second_factor``."""
+    from django.db.models import Exists, OuterRef
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    qs = staff_visible_to(user).annotate(
+        has_second_factor=Exists(TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True))
+    )
+    q = q.strip()
+    if q:
+        qs = qs.filter(Q(username__icontains=q) | Q(name__icontains=q))
+    if department_id is not None:
+        qs = qs.filter(department_id=department_id)
+    if role:
+        qs = qs.filter(role_assignments__role=role)
+    if active is not None:
+        qs = qs.filter(is_active=active)
+    return qs
+
+
+def department_tree(user: User) -> list[tuple[Department, list]]:
+    """The departments the user may see as a forest of ``(department, children)`` pairs.
+
+    Each department carries ``staff_count`` (active staff). A department whose parent lies outside
+    the jurisdiction is a root of its own.
+    """
+    from django.db.models import Count
+
+    departments = list(
+        departments_in_jurisdiction(user)
+        .annotate(staff_count=Count("staff", filter=Q(staff__is_active=True)))
+        .order_by("sort_order", "name")
+    )
+    ids = {d.pk for d in departments}
+    children: dict[int | None, list[Department]] = {}
+    for d in departments:
+        children.setdefault(d.parent_id if d.parent_id in ids else None, []).append(d)
+
+    def build(parent_id: int | None) -> list[tuple[Department, list]]:
+        return [(d, build(d.pk)) for d in children.get(parent_id, [])]
+
+    return build(None)

@@ -14,6 +14,7 @@ from tongban.identity.services.accounts import (
     staff_create,
     staff_roles_set,
 )
+from tongban.identity.services.otp import totp_enrol_confirm, totp_enrol_start, totp_reset, totp_verify
 
 __all__ = [
     "citizen_register",
@@ -28,4 +29,8 @@ __all__ = [
     "staff_active_set",
     "staff_create",
     "staff_roles_set",
+    "totp_enrol_confirm",
+    "totp_enrol_start",
+    "totp_reset",
+    "totp_verify",
 ]
