@@ -8,23 +8,19 @@ from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
-from tongban.identity import selectors
+from tongban.identity import permissions
 
 
 class PortalSession(SessionAuth):
     """The logged-in portal user; unsafe methods need the CSRF token, as for any form.
 
-    A staff session whose owner has a confirmed authenticator counts only once the second factor
-    was verified in it: the password alone opens no staff data, through pages or through the API.
+    A staff session counts only once its second factor is settled (``permissions.second_factor_pending``):
+    the password alone opens no staff data, through pages or through the API.
     """
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         user = super().authenticate(request, key)
-        if user is None or not getattr(user, "is_staff_member", False):
-            return user
-        if getattr(user, "is_verified", lambda: False)():
-            return user
-        if selectors.has_confirmed_totp_device(user):
+        if user is None or permissions.second_factor_pending(user) is not None:
             return None
         return user
 

@@ -6,35 +6,26 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from tongban.identity import selectors
+from tongban.identity import permissions, selectors
 
 ViewFunc = Callable[..., HttpResponse]
 
 
 def second_factor_redirect(request: HttpRequest) -> HttpResponse | None:
     """Where a staff member must go before staff pages: enrol (policy "required") or verify."""
-    user = request.user
-    if getattr(user, "is_verified", lambda: False)():
+    pending = permissions.second_factor_pending(request.user)  # type: ignore[arg-type]
+    if pending is None:
         return None
-    has_device = selectors.has_confirmed_totp_device(user)  # type: ignore[arg-type]
-    if has_device:
-        return redirect(f"{_url('identity:otp_verify')}?next={request.get_full_path()}")
-    if settings.STAFF_2FA == "required":
-        return redirect(f"{_url('identity:otp_setup')}?next={request.get_full_path()}")
-    return None
-
-
-def _url(name: str) -> str:
-    from django.urls import reverse
-
-    return reverse(name)
+    target = reverse("identity:otp_verify" if pending == "verify" else "identity:otp_setup")
+    return redirect(f"{target}?{urlencode({'next': request.get_full_path()})}")
 
 
 def staff_required(*roles: str) -> Callable[[ViewFunc], ViewFunc]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from tongban.core.errors import PermissionDenied
@@ -27,3 +30,21 @@ def ensure_can_manage_staff(by: User, department: Department | None) -> None:
         raise PermissionDenied(
             _("This department is outside your jurisdiction."), code="department_out_of_scope"
         )
+
+
+def second_factor_pending(user: User) -> Literal["verify", "enrol"] | None:
+    """What a staff session still lacks before it may touch staff data, or None.
+
+    Anyone with a confirmed authenticator must have verified it in this session ("verify"); under
+    the "required" policy (settings.STAFF_2FA) staff without one must enrol first ("enrol").
+    Citizens and enterprises are never asked. ``is_verified`` is set by django-otp's middleware.
+    """
+    if not getattr(user, "is_staff_member", False):
+        return None
+    if getattr(user, "is_verified", lambda: False)():
+        return None
+    if selectors.has_confirmed_totp_device(user):
+        return "verify"
+    if settings.STAFF_2FA == "required":
+        return "enrol"
+    return None

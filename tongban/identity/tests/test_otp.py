@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 from django.utils import timezone, translation
+from django.utils.http import urlencode
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -234,7 +235,7 @@ def test_verify_page_ignores_a_foreign_next(enrolled_admin: User) -> None:
 def test_required_policy_sends_unenrolled_staff_to_setup(admin_user: User) -> None:
     response = _client_for(admin_user).get(STAFF_PAGE)
     assert response.status_code == 302
-    assert response["Location"] == f"{SETUP}?next={STAFF_PAGE}"
+    assert response["Location"] == f"{SETUP}?{urlencode({'next': STAFF_PAGE})}"
 
 
 def test_optional_policy_lets_unenrolled_staff_in(admin_user: User, settings: Any) -> None:
@@ -249,7 +250,7 @@ def test_enrolled_staff_must_verify_under_either_policy(
     settings.STAFF_2FA = policy
     response = _client_for(enrolled_admin).get(STAFF_PAGE)
     assert response.status_code == 302
-    assert response["Location"] == f"{VERIFY}?next={STAFF_PAGE}"
+    assert response["Location"] == f"{VERIFY}?{urlencode({'next': STAFF_PAGE})}"
 
 
 def test_login_with_next_goes_through_verify_to_the_target(enrolled_admin: User) -> None:
@@ -262,7 +263,7 @@ def test_login_with_next_goes_through_verify_to_the_target(enrolled_admin: User)
     assert login.status_code == 302
     assert login["Location"] == STAFF_PAGE
     to_verify = client.get(STAFF_PAGE)
-    assert to_verify["Location"] == f"{VERIFY}?next={STAFF_PAGE}"
+    assert to_verify["Location"] == f"{VERIFY}?{urlencode({'next': STAFF_PAGE})}"
     page = client.get(to_verify["Location"])
     assert page.status_code == 200
     assert f'value="{STAFF_PAGE}"' in page.content.decode()
@@ -294,9 +295,22 @@ def test_session_api_refuses_an_unverified_staff_session(enrolled_admin: User) -
     assert accepted.json()["sub"] == str(enrolled_admin.pk)
 
 
-def test_session_api_still_serves_citizens_and_unenrolled_staff(citizen: User, clerk: User) -> None:
+def test_session_api_serves_citizens_and_unenrolled_staff_under_the_optional_policy(
+    citizen: User, clerk: User, settings: Any
+) -> None:
+    settings.STAFF_2FA = "optional"
     assert _client_for(citizen).get("/api/v1/me").status_code == 200
     assert _client_for(clerk).get("/api/v1/me").status_code == 200
+
+
+def test_session_api_refuses_unenrolled_staff_under_the_required_policy(
+    citizen: User, clerk: User, settings: Any
+) -> None:
+    settings.STAFF_2FA = "required"
+    assert _client_for(citizen).get("/api/v1/me").status_code == 200
+    response = _client_for(clerk).get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
 
 
 # --- reset by an administrator ----------------------------------------------------------------
