@@ -193,6 +193,23 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["openid"],
     "OAUTH2_VALIDATOR_CLASS": "tongban.identity.oidc.TongbanOAuth2Validator",
+    # oauthlib's OpenID Connect server with PKCE limited to S256 (tongban.identity.oidc).
+    "OIDC_SERVER_CLASS": "tongban.identity.oidc.TongbanOIDCServer",
+    # Only the authorization code flow (with PKCE) signs people in; machine clients use client credentials.
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post", "none"],
+    "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OAUTH2_GRANT_TYPES_SUPPORTED": ["authorization_code", "refresh_token", "client_credentials"],
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice): no implicit or password grant, no "plain"
+    # PKCE, no access tokens in query strings, the RFC 9207 `iss` in authorization responses, and
+    # access and refresh tokens stored only as hashes.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
 }
 
 # --- Internationalisation --------------------------------------------------------------------

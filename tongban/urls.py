@@ -4,12 +4,15 @@ from django.urls import include, path
 
 from tongban.api import api
 from tongban.core import views as core_views
+from tongban.identity import oidc
 
 urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("o/", include((oidc.urlpatterns, "oauth2_provider"))),
+    *oidc.root_urlpatterns,
     path("staff/clients/", include("tongban.identity.urls_clients")),
     path("staff/", include("tongban.portal.urls_staff")),
     path("staff/", include("tongban.identity.urls")),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -161,3 +162,47 @@ class EnterpriseAgent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent_id} for {self.enterprise_id}"
+
+
+class DepartmentSystem(TimeStampedModel):
+    """A department's business system registered as an OpenID Connect client.
+
+    The client itself is django-oauth-toolkit's ``Application`` (client id, hashed secret, redirect
+    URIs, grant type); this row says which department owns it, who registered it and whether it
+    has been disabled. Written only by ``identity.services.clients``.
+    """
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        on_delete=models.PROTECT,
+        related_name="department_system",
+        verbose_name=_("OIDC client"),
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="systems", verbose_name=_("owning department")
+    )
+    registered_by = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("registered by"),
+    )
+    secret_rotated_at = models.DateTimeField(_("secret last rotated at"), null=True, blank=True)
+    disabled_at = models.DateTimeField(_("disabled at"), null=True, blank=True)
+    disabled_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("disabled by")
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("department system")
+        verbose_name_plural = _("department systems")
+
+    def __str__(self) -> str:
+        return str(self.application)
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
