@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from django.core.signals import setting_changed
 from django.http import HttpRequest
 from ninja.security import HttpBearer, SessionAuth
-from oauth2_provider.oauth2_backends import get_oauthlib_core
+from oauth2_provider.oauth2_backends import OAuthLibCore, get_oauthlib_core
 
 from tongban.identity import permissions
 
@@ -25,6 +27,20 @@ class PortalSession(SessionAuth):
         return user
 
 
+@cache
+def _oauthlib_core() -> OAuthLibCore:
+    """DOT's OAuthLibCore, built once (it is stateless between requests, as DOT's own views assume)."""
+    return get_oauthlib_core()
+
+
+def _forget_oauthlib_core(*, setting: str, **kwargs: Any) -> None:
+    if setting == "OAUTH2_PROVIDER":
+        _oauthlib_core.cache_clear()
+
+
+setting_changed.connect(_forget_oauthlib_core)
+
+
 class OAuth2Bearer(HttpBearer):
     """A valid, unexpired access token issued by this platform's provider.
 
@@ -33,7 +49,7 @@ class OAuth2Bearer(HttpBearer):
     """
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        valid, oauth_request = _oauthlib_core().verify_request(request, scopes=[])
         if not valid:
             return None
         request.oauth2_client = oauth_request.client  # type: ignore[attr-defined]
