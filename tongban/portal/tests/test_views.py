@@ -10,6 +10,7 @@ import pytest
 from django.contrib.auth.password_validation import CommonPasswordValidator
 from django.template import loader
 from django.test import Client, RequestFactory
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.defaults import server_error
@@ -551,9 +552,12 @@ def test_unknown_page_gets_the_portal_404(client: Client) -> None:
     assert 'class="skip-link"' in page
 
 
-def test_staff_page_requested_by_a_citizen_is_a_403_with_the_reason(client: Client, citizen: User) -> None:
+@pytest.mark.parametrize("url_name", ["portal:workbench", "identity:staff_list", "staffpages:audit_list"])
+def test_staff_page_requested_by_a_citizen_is_a_403_with_the_reason(
+    client: Client, citizen: User, url_name: str
+) -> None:
     client.force_login(citizen)
-    response = client.get("/workbench/")
+    response = client.get(reverse(url_name))
     assert response.status_code == 403
     page = text(response)
     assert zh("Access denied") in page
