@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -64,6 +64,22 @@ def _subject_ref(subject: models.Model | None) -> tuple[str, str]:
     return subject._meta.label_lower, str(subject.pk)
 
 
+def _lock_head() -> None:
+    """Take the chain head's row lock (creating the row on the very first append) and count one more.
+
+    Two first appends can race to create the row: the loser's INSERT waits for the winner to commit,
+    fails on the primary key inside a savepoint, and then takes the lock with the UPDATE like any
+    later append.
+    """
+    if AuditChainHead.objects.filter(pk=1).update(length=F("length") + 1):
+        return
+    try:
+        with transaction.atomic():
+            AuditChainHead.objects.create(pk=1, length=1, last_hash=GENESIS_HASH)
+    except IntegrityError:
+        AuditChainHead.objects.filter(pk=1).update(length=F("length") + 1)
+
+
 def record(
     *,
     action: str,
@@ -80,9 +96,7 @@ def record(
     clean_data = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     actor_is_user = actor is not None and getattr(actor, "is_authenticated", False)
     with transaction.atomic():
-        updated = AuditChainHead.objects.filter(pk=1).update(length=F("length") + 1)
-        if not updated:
-            AuditChainHead.objects.create(pk=1, length=1, last_hash=GENESIS_HASH)
+        _lock_head()
         head = AuditChainHead.objects.get(pk=1)
         event = AuditEvent(
             seq=head.length,
@@ -114,16 +128,24 @@ class VerifyResult:
     reason: str = ""
 
 
-def _events_in_order() -> Iterator[AuditEvent]:
-    return AuditEvent.objects.order_by("seq").iterator(chunk_size=5000)
+def _events_in_order(up_to_seq: int) -> Iterator[AuditEvent]:
+    return AuditEvent.objects.filter(seq__lte=up_to_seq).order_by("seq").iterator(chunk_size=5000)
 
 
 def verify() -> VerifyResult:
-    """Walk the whole chain; report the first row whose content, link or position is wrong."""
+    """Walk the whole chain; report the first row whose content, link or position is wrong.
+
+    The head is read first and only rows up to its length are walked: an append commits its row and
+    the head together, so rows appended while the walk runs are neither missed nor mistaken for
+    tampering.
+    """
+    head = AuditChainHead.objects.filter(pk=1).first()
+    length = head.length if head else 0
+    last_hash = head.last_hash if head else GENESIS_HASH
     expected_prev = GENESIS_HASH
     expected_seq = 1
     checked = 0
-    for event in _events_in_order():
+    for event in _events_in_order(length):
         if event.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, f"row #{expected_seq} is missing")
         if event.prev_hash != expected_prev:
@@ -133,9 +155,27 @@ def verify() -> VerifyResult:
         expected_prev = event.hash
         expected_seq += 1
         checked += 1
-    head = AuditChainHead.objects.filter(pk=1).first()
-    length = head.length if head else 0
-    last_hash = head.last_hash if head else GENESIS_HASH
-    if length != checked or last_hash != expected_prev:
+    if length != checked:
         return VerifyResult(False, checked, checked + 1, "rows at the end of the trail were removed")
+    if last_hash != expected_prev:
+        return VerifyResult(False, checked, checked, "the last row does not match the chain head")
     return VerifyResult(True, checked)
+
+
+@dataclass(frozen=True)
+class RowCheck:
+    content_ok: bool  # the row's fields hash to its stored hash
+    link_ok: bool  # its prev_hash is the stored hash of the row before it (or the genesis hash)
+
+    @property
+    def ok(self) -> bool:
+        return self.content_ok and self.link_ok
+
+
+def check_row(event: AuditEvent) -> RowCheck:
+    """Check one row against its own hash and its neighbour (a quick look; ``verify`` walks all)."""
+    if event.seq == 1:
+        expected_prev: str | None = GENESIS_HASH
+    else:
+        expected_prev = AuditEvent.objects.filter(seq=event.seq - 1).values_list("hash", flat=True).first()
+    return RowCheck(content_ok=compute_hash(event) == event.hash, link_ok=event.prev_hash == expected_prev)

@@ -33,7 +33,7 @@ def test_catalogue_is_complete(app: str, tmp_path: Path) -> None:
         "PYTHONPATH": str(ROOT),
     }
     subprocess.run(
-        [sys.executable, "-m", "django", "makemessages", "-l", "zh_Hans", "--no-location", "-v", "0"],
+        [sys.executable, "-P", "-m", "django", "makemessages", "-l", "zh_Hans", "--no-location", "-v", "0"],
         cwd=copy,
         env=env,
         check=True,
