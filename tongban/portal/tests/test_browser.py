@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from playwright import sync_api
 
 from tongban.identity import selectors
 from tongban.identity.models import EnterpriseAgent, User
@@ -26,8 +27,6 @@ from tongban.identity.tests.factories import (
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made here are still sync.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-sync_api = pytest.importorskip("playwright.sync_api")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
