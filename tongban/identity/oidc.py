@@ -44,6 +44,7 @@ from tongban.identity import selectors, services
 from tongban.identity.decorators import second_factor_redirect
 from tongban.identity.models import User
 from tongban.identity.selectors_clients import application_is_enabled
+from tongban.identity.services.clients import SECRET_DIGEST_PREFIX, client_secret_matches
 
 # Scopes a machine client (client credentials, no person behind the token) may hold.
 MACHINE_SCOPES = frozenset({"exchange"})
@@ -123,7 +124,13 @@ class TongbanOAuth2Validator(OAuth2Validator):
         # A claim that does not apply to this kind of account is left out, not sent as null.
         return {key: value for key, value in claims.items() if value is not None}
 
-    # --- clients and accounts that may no longer be used ---
+    # --- client secrets, clients and accounts that may no longer be used ---
+
+    def _check_secret(self, provided_secret: str, stored_secret: str) -> bool:
+        # Registered clients store a SHA-256 digest of their random secret (identity.services.clients).
+        if stored_secret.startswith(SECRET_DIGEST_PREFIX):
+            return client_secret_matches(provided_secret or "", stored_secret)
+        return bool(super()._check_secret(provided_secret, stored_secret))
 
     def _load_application(self, client_id: str, request: OAuthRequest) -> Any:
         client = super()._load_application(client_id, request)

@@ -1,13 +1,22 @@
 """Writes for department systems registered as OpenID Connect clients.
 
 A client is django-oauth-toolkit's ``Application`` plus Tongban's ``DepartmentSystem`` row (owning
-department, who registered it, whether it is disabled). DOT hashes a client secret when the
-application is saved, so the secret is generated here and its plain value is returned once, to be
-shown to the administrator and never stored. Every change is audited in its own transaction.
+department, who registered it, whether it is disabled). The secret is generated here and its plain
+value is returned once, to be shown to the administrator and never stored. Every change is audited
+in its own transaction.
+
+Stored secrets: DOT would hash a secret with the first password hasher (Argon2, ~0.3 s of CPU per
+check), and it checks the secret on every token request and introspection call. A client secret is
+384 random bits, not a password a person chose, so nothing can be guessed by brute force and a
+password hasher's slowness buys nothing: the application stores ``tongban-sha256$<SHA-256 hex>``
+(``hash_client_secret=False`` keeps DOT from hashing it again) and ``oidc.TongbanOAuth2Validator``
+compares digests in constant time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Iterable
 from typing import Any, NamedTuple
@@ -48,8 +57,22 @@ class ClientCredentials(NamedTuple):
     client_secret: str | None
 
 
+SECRET_DIGEST_PREFIX = "tongban-sha256$"  # noqa: S105 - a label, not a secret
+
+
 def _new_secret() -> str:
     return secrets.token_urlsafe(48)
+
+
+def client_secret_digest(plain: str) -> str:
+    """What is stored for a client secret (see the module docstring)."""
+    return SECRET_DIGEST_PREFIX + hashlib.sha256(plain.encode()).hexdigest()
+
+
+def client_secret_matches(plain: str, stored: str) -> bool:
+    return stored.startswith(SECRET_DIGEST_PREFIX) and hmac.compare_digest(
+        stored, client_secret_digest(plain)
+    )
 
 
 def _ensure_can_manage(by: User | None, department: Department | None) -> None:
@@ -146,8 +169,8 @@ def client_register(
         post_logout_redirect_uris=" ".join(logout_uris),
         skip_authorization=bool(skip_authorization),
         algorithm=AbstractApplication.RS256_ALGORITHM if grant_type == AUTHORIZATION_CODE else "",
-        client_secret=secret,
-        hash_client_secret=True,
+        client_secret=client_secret_digest(secret),
+        hash_client_secret=False,
     )
     try:
         application.clean()
@@ -157,7 +180,7 @@ def client_register(
             code="client_invalid",
             fields={key: list(messages) for key, messages in exc.message_dict.items()},
         ) from None
-    application.save()  # DOT hashes the secret here; only the returned plain value can be shown
+    application.save()
     system = DepartmentSystem.objects.create(application=application, department=department, registered_by=by)
     audit.record(
         action="oidc.client_register",
@@ -197,8 +220,8 @@ def client_secret_rotate(*, system: DepartmentSystem, by: User | None) -> Client
     if application.client_type != CONFIDENTIAL:
         raise ValidationFailed(_("A public client holds no secret to rotate."), code="client_public")
     secret = _new_secret()
-    application.client_secret = secret
-    application.hash_client_secret = True
+    application.client_secret = client_secret_digest(secret)
+    application.hash_client_secret = False
     application.save(update_fields=["client_secret", "hash_client_secret", "updated"])
     system.secret_rotated_at = timezone.now()
     system.save(update_fields=["secret_rotated_at", "updated_at"])

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.contrib.auth.hashers import check_password
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +17,7 @@ from tongban.core.errors import Conflict, PermissionDenied, ValidationFailed
 from tongban.core.models import AuditEvent
 from tongban.identity import services
 from tongban.identity.models import Department, DepartmentSystem, User
-from tongban.identity.services.clients import ClientCredentials
+from tongban.identity.services.clients import ClientCredentials, client_secret_matches
 from tongban.identity.tests.factories import DepartmentFactory, StaffFactory
 
 REDIRECT_URI = "https://bdc.example.gov.cn/oidc/callback"
@@ -59,8 +58,9 @@ def test_register_keeps_only_a_hash_of_the_secret_and_audits(
 ) -> None:
     application = Application.objects.get(pk=registered.application.pk)
     assert registered.client_secret
-    assert application.client_secret != registered.client_secret
-    assert check_password(registered.client_secret, application.client_secret)
+    assert registered.client_secret not in application.client_secret
+    assert application.client_secret.startswith("tongban-sha256$")
+    assert client_secret_matches(registered.client_secret, application.client_secret)
     assert application.skip_authorization is True
     assert application.algorithm == "RS256"
     system = _system(registered)
@@ -151,8 +151,8 @@ def test_rotate_replaces_the_secret(
     stored = Application.objects.get(pk=system.application_id).client_secret
     assert rotated.client_secret
     assert rotated.client_secret != registered.client_secret
-    assert check_password(rotated.client_secret, stored)
-    assert not check_password(registered.client_secret or "", stored)
+    assert client_secret_matches(rotated.client_secret, stored)
+    assert not client_secret_matches(registered.client_secret or "", stored)
     assert DepartmentSystem.objects.get(pk=system.pk).secret_rotated_at is not None
     assert AuditEvent.objects.filter(action="oidc.client_secret_rotate", actor_id=admin_user.pk).count() == 1
 
@@ -273,7 +273,7 @@ def test_register_page_shows_the_secret_once_and_audits(
     assert application.client_id in body
     shown = re.search(r"<dd><code>([A-Za-z0-9_-]{60,})</code></dd>", body)
     assert shown is not None
-    assert check_password(shown.group(1), application.client_secret)
+    assert client_secret_matches(shown.group(1), application.client_secret)
     assert AuditEvent.objects.filter(action="oidc.client_register", actor_id=admin_user.pk).count() == 1
     # The detail page never shows it again.
     detail = client.get(reverse("clients:detail", args=[system.pk])).content.decode()
@@ -311,7 +311,7 @@ def test_rotate_and_disable_pages(client: Client, registered: ClientCredentials,
     assert "no-store" in rotated.headers["Cache-Control"]
     new_secret = re.search(r"<dd><code>([A-Za-z0-9_-]{60,})</code></dd>", rotated.content.decode())
     assert new_secret is not None
-    assert check_password(
+    assert client_secret_matches(
         new_secret.group(1), Application.objects.get(pk=system.application_id).client_secret
     )
     assert client.get(reverse("clients:rotate_secret", args=[system.pk])).status_code == 405

@@ -423,6 +423,34 @@ def test_a_deactivated_account_loses_its_tokens(
     assert refresh.json()["error"] == "invalid_grant"
 
 
+@live
+def test_a_public_client_proves_itself_with_pkce_alone(
+    issuer: str, metadata: dict[str, Any], department: Department, citizen: User
+) -> None:
+    app = services.client_register(
+        name="掌上六安App",
+        redirect_uris=[REDIRECT_URI],
+        client_type="public",
+        department=department,
+        by=None,
+    )
+    client = system_session(
+        app.application.client_id,
+        None,
+        scope="openid profile",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+        token_endpoint_auth_method="none",
+    )
+    flow = CodeFlow(client, metadata)
+    trip = flow.run(browser(), issuer, citizen.resident_id)
+    token = flow.exchange(trip)
+    claims = validate_id_token(
+        token["id_token"], metadata, client_id=app.application.client_id, nonce=flow.nonce
+    )
+    assert claims["sub"] == str(citizen.pk)
+
+
 # --- codes that must not work ----------------------------------------------------------------
 
 

@@ -98,6 +98,7 @@ class ClientRegisterForm(forms.Form):
     def __init__(self, *args: Any, admin: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = selectors_clients.client_departments(admin)  # type: ignore[attr-defined]
+        self.fields["department"].initial = admin.department_id
 
     def add_domain_error(self, error: DomainError) -> None:
         placed = False
