@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from django.utils.translation import gettext as _
+from ninja import Router, Status
 
 from tongban.core.errors import AuthenticationFailed
 from tongban.core.masking import mask_phone
+from tongban.core.schemas import ErrorOut
 from tongban.identity import selectors, services
 from tongban.identity.auth import session_or_token
 from tongban.identity.models import User
@@ -39,39 +41,60 @@ def me_payload(user: User) -> MeOut:
     )
 
 
-@router.get("/me", response=MeOut, auth=session_or_token, summary="The account behind this session or token")
+@router.get(
+    "/me",
+    response={200: MeOut, 401: ErrorOut},
+    auth=session_or_token,
+    summary="The account behind this session or token",
+)
 def me(request: HttpRequest) -> MeOut:
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
         raise AuthenticationFailed(
-            "This token was issued to a system, not a person.", code="token_has_no_user"
+            _("This token was issued to a system, not a person."), code="token_has_no_user"
         )
     return me_payload(user)
 
 
 @router.post(
-    "/auth/login", response=MeOut, auth=None, summary="Log in with resident ID, credit code or username"
+    "/auth/login",
+    response={200: MeOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    auth=None,
+    summary="Log in with resident ID, credit code or username",
 )
 def login(request: HttpRequest, payload: LoginIn) -> MeOut:
     user = services.login(request=request, identifier=payload.identifier, password=payload.password)
     return me_payload(user)
 
 
-@router.post("/auth/logout", response=OkOut, auth=session_or_token, summary="End the portal session")
+@router.post(
+    "/auth/logout",
+    response={200: OkOut, 401: ErrorOut},
+    auth=session_or_token,
+    summary="End the portal session",
+)
 def logout(request: HttpRequest) -> OkOut:
     services.logout(request=request)
     return OkOut()
 
 
-@router.post("/accounts/citizen", response={201: MeOut}, auth=None, summary="Register a citizen account")
-def register_citizen(request: HttpRequest, payload: CitizenRegisterIn) -> tuple[int, MeOut]:
-    user = services.citizen_register(**payload.dict())
-    return 201, me_payload(user)
+@router.post(
+    "/accounts/citizen",
+    response={201: MeOut, 400: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    auth=None,
+    summary="Register a citizen account",
+)
+def register_citizen(request: HttpRequest, payload: CitizenRegisterIn) -> Status[MeOut]:
+    user = services.citizen_register(**payload.model_dump())
+    return Status(201, me_payload(user))
 
 
 @router.post(
-    "/accounts/enterprise", response={201: MeOut}, auth=None, summary="Register an enterprise account"
+    "/accounts/enterprise",
+    response={201: MeOut, 400: ErrorOut, 409: ErrorOut, 422: ErrorOut},
+    auth=None,
+    summary="Register an enterprise account",
 )
-def register_enterprise(request: HttpRequest, payload: EnterpriseRegisterIn) -> tuple[int, MeOut]:
-    user = services.enterprise_register(**payload.dict())
-    return 201, me_payload(user)
+def register_enterprise(request: HttpRequest, payload: EnterpriseRegisterIn) -> Status[MeOut]:
+    user = services.enterprise_register(**payload.model_dump())
+    return Status(201, me_payload(user))
