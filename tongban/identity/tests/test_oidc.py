@@ -605,6 +605,27 @@ def test_prompt_none_without_a_session_answers_login_required(client: Client, rp
 
 
 @pytest.mark.django_db
+def test_prompt_none_with_a_session_answers_silently(
+    client: Client, rp: ClientCredentials, department: Department, citizen: User
+) -> None:
+    client.force_login(citizen)
+    response = client.get(_authorize_query(rp, prompt="none"))
+    assert response.status_code == 302
+    params = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert params["code"]
+    asks_consent = services.client_register(
+        name="第三方预约系统",
+        redirect_uris=[REDIRECT_URI],
+        department=department,
+        skip_authorization=False,
+        by=None,
+    )
+    response = client.get(_authorize_query(asks_consent, prompt="none"))
+    assert response.status_code == 302
+    assert parse_qs(urlsplit(response.headers["Location"]).query)["error"] == ["consent_required"]
+
+
+@pytest.mark.django_db
 def test_a_system_that_asks_for_consent_shows_the_consent_page(
     client: Client, department: Department, citizen: User
 ) -> None:
