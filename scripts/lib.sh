@@ -16,8 +16,13 @@ ensure_venv() {
   want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "==> installing pinned dependencies (first run takes a minute or two)"
-    "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip
-    "$PY" -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+    mkdir -p "$ROOT/var"
+    if ! { "$PY" -m pip install --quiet --disable-pip-version-check --upgrade pip &&
+           "$PY" -m pip install --quiet --disable-pip-version-check -e ".[dev]"; } >"$ROOT/var/pip-install.log" 2>&1; then
+      tail -n 40 "$ROOT/var/pip-install.log"
+      echo "installing the dependencies failed; the full log is var/pip-install.log" >&2
+      exit 1
+    fi
     echo "$want" > "$stamp"
   fi
 }

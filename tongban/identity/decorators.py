@@ -39,7 +39,7 @@ def staff_required(*roles: str) -> Callable[[ViewFunc], ViewFunc]:
                 return redirect_to_login(request.get_full_path())
             if not getattr(user, "is_staff_member", False):
                 raise PermissionDenied(_("This page is for government staff only."))
-            if roles and not selectors.has_role(user, *roles):  # type: ignore[arg-type]
+            if roles and not selectors.has_role(user, *roles):
                 raise PermissionDenied(_("Your account does not have the role this page requires."))
             pending = second_factor_redirect(request)
             if pending is not None:
