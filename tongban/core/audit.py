@@ -14,8 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, models, transaction
 from django.utils import timezone
 
 from tongban.core import context
@@ -64,20 +63,40 @@ def _subject_ref(subject: models.Model | None) -> tuple[str, str]:
     return subject._meta.label_lower, str(subject.pk)
 
 
-def _lock_head() -> None:
+def _advance_head() -> tuple[int, str] | None:
+    """``length += 1`` on the head row, returning the new length and the last hash (None: no row yet).
+
+    One statement: it takes the row lock (PostgreSQL) or finds the write lock already held (SQLite's
+    ``BEGIN IMMEDIATE``) and reads the head under it.
+    """
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET length = length + 1 WHERE id = 1 RETURNING length, last_hash"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _lock_head() -> tuple[int, str]:
     """Take the chain head's row lock (creating the row on the very first append) and count one more.
 
-    Two first appends can race to create the row: the loser's INSERT waits for the winner to commit,
-    fails on the primary key inside a savepoint, and then takes the lock with the UPDATE like any
-    later append.
+    Returns the new length (this event's ``seq``) and the previous event's hash. Two first appends can
+    race to create the row: the loser's INSERT waits for the winner to commit, fails on the primary key
+    inside a savepoint, and then takes the lock with the UPDATE like any later append.
     """
-    if AuditChainHead.objects.filter(pk=1).update(length=F("length") + 1):
-        return
+    head = _advance_head()
+    if head is not None:
+        return head
     try:
         with transaction.atomic():
             AuditChainHead.objects.create(pk=1, length=1, last_hash=GENESIS_HASH)
     except IntegrityError:
-        AuditChainHead.objects.filter(pk=1).update(length=F("length") + 1)
+        head = _advance_head()
+        if head is None:  # pragma: no cover - the row exists: the INSERT just failed on it
+            raise
+        return head
+    return 1, GENESIS_HASH
 
 
 def record(
@@ -96,10 +115,9 @@ def record(
     clean_data = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     actor_is_user = actor is not None and getattr(actor, "is_authenticated", False)
     with transaction.atomic():
-        _lock_head()
-        head = AuditChainHead.objects.get(pk=1)
+        seq, prev_hash = _lock_head()
         event = AuditEvent(
-            seq=head.length,
+            seq=seq,
             occurred_at=timezone.now(),
             action=action,
             outcome=outcome,
@@ -112,7 +130,7 @@ def record(
             data=clean_data,
             ip=ctx.ip,
             request_id=ctx.request_id,
-            prev_hash=head.last_hash,
+            prev_hash=prev_hash,
         )
         event.hash = compute_hash(event)
         event.save(force_insert=True)
