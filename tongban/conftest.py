@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from tongban.identity.models import Department
 from tongban.identity.tests.factories import (
@@ -22,6 +24,14 @@ def _fast_password_hashing(settings: Any) -> None:
         "django.contrib.auth.hashers.MD5PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
     ]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Cached rows (e.g. the calendar's overrides) must not outlive the test that rolled them back."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
