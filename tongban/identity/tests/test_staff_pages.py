@@ -280,9 +280,9 @@ def test_workbench_tiles_follow_the_roles(admin_a: User, member_a: User, county_
         "/staff/clients/",
         "/staff/calendar/",
         "/staff/otp/setup/",
+        "/staff/audit/",  # administrators may read the trail of their jurisdiction too
     ):
         assert f'href="{href}"' in admin_page
-    assert 'href="/staff/audit/"' not in admin_page
 
     supervisor: Any = StaffFactory(username="super.a", department=county_a, roles=["supervisor"])
     supervisor_page = _client_for(supervisor).get("/workbench/").content.decode()
