@@ -7,7 +7,7 @@ from ninja import Router, Status
 from tongban.core.errors import AuthenticationFailed
 from tongban.core.masking import mask_phone
 from tongban.core.schemas import ErrorOut
-from tongban.identity import selectors, services
+from tongban.identity import permissions, selectors, services
 from tongban.identity.auth import session_or_token
 from tongban.identity.models import User
 from tongban.identity.schemas import (
@@ -17,12 +17,13 @@ from tongban.identity.schemas import (
     LoginIn,
     MeOut,
     OkOut,
+    TotpIn,
 )
 
 router = Router(tags=["identity"])
 
 
-def me_payload(user: User) -> MeOut:
+def me_payload(user: User, *, second_factor_pending: str | None = None) -> MeOut:
     department = user.department
     return MeOut(
         sub=str(user.pk),
@@ -38,6 +39,7 @@ def me_payload(user: User) -> MeOut:
             else None
         ),
         roles=sorted(selectors.roles_of(user)),
+        second_factor_pending=second_factor_pending,
     )
 
 
@@ -63,7 +65,23 @@ def me(request: HttpRequest) -> MeOut:
     summary="Log in with resident ID, credit code or username",
 )
 def login(request: HttpRequest, payload: LoginIn) -> MeOut:
+    """Staff with a second factor to settle get ``second_factor_pending`` ("verify" or "enrol");
+    until it is settled the session opens no other endpoint."""
     user = services.login(request=request, identifier=payload.identifier, password=payload.password)
+    return me_payload(user, second_factor_pending=permissions.second_factor_pending(user))
+
+
+@router.post(
+    "/auth/totp",
+    response={200: MeOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    auth=None,
+    summary="Verify a staff member's authenticator code in this session",
+)
+def verify_totp(request: HttpRequest, payload: TotpIn) -> MeOut:
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise AuthenticationFailed(_("Log in with the password first."), code="not_authenticated")
+    services.totp_verify(request=request, user=user, token=payload.token)
     return me_payload(user)
 
 

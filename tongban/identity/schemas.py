@@ -19,11 +19,16 @@ class MeOut(Schema):
     phone_masked: str | None = None
     department: DepartmentOut | None = None
     roles: list[str] = []
+    second_factor_pending: str | None = None
 
 
 class LoginIn(Schema):
     identifier: str
     password: str
+
+
+class TotpIn(Schema):
+    token: str
 
 
 class CitizenRegisterIn(Schema):

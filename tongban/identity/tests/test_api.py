@@ -9,11 +9,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tongban.core.models import AuditEvent
 from tongban.identity.models import User
 from tongban.identity.tests.factories import (
     TEST_PASSWORD,
+    StaffFactory,
     make_credit_code,
     make_resident_id,
 )
@@ -203,3 +206,40 @@ def test_errors_speak_english_when_asked(client: Client, citizen: User) -> None:
         "/api/v1/auth/login", body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="en"
     )
     assert response.json()["error"]["message"] == "The account or password is wrong."
+
+
+def test_staff_login_through_the_api_reports_and_settles_the_second_factor(
+    department: Any, settings: Any
+) -> None:
+    settings.STAFF_2FA = "required"
+    staff = StaffFactory(department=department, roles=["approver"])
+    device = TOTPDevice.objects.create(user=staff, name="authenticator", confirmed=True)
+    client = Client()
+    login = client.post(
+        "/api/v1/auth/login",
+        {"identifier": staff.username, "password": TEST_PASSWORD},
+        content_type="application/json",
+    )
+    assert login.status_code == 200
+    assert login.json()["second_factor_pending"] == "verify"
+    assert client.get("/api/v1/me").status_code == 401
+
+    wrong = client.post("/api/v1/auth/totp", {"token": "000000"}, content_type="application/json")
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "totp_invalid"
+
+    device.refresh_from_db()
+    device.throttling_failure_count = 0
+    device.throttling_failure_timestamp = None
+    device.save()
+    code = f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits):06d}"
+    ok = client.post("/api/v1/auth/totp", {"token": code}, content_type="application/json")
+    assert ok.status_code == 200, ok.content
+    assert ok.json()["second_factor_pending"] is None
+    assert client.get("/api/v1/me").json()["roles"] == ["approver"]
+
+
+def test_totp_endpoint_needs_a_password_login_first(db: None) -> None:
+    response = Client().post("/api/v1/auth/totp", {"token": "123456"}, content_type="application/json")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "not_authenticated"
