@@ -73,7 +73,9 @@ class WorkingDayOverride(TimeStampedModel):
 
     date = models.DateField(_("date"), unique=True)
     is_workday = models.BooleanField(_("is a working day"))
-    name = models.CharField(_("name"), max_length=64, blank=True, help_text=_("e.g. 春节 or 国庆节调休"))
+    name = models.CharField(
+        _("holiday name"), max_length=64, blank=True, help_text=_("e.g. 春节 or 国庆节调休")
+    )
     note = models.CharField(_("note"), max_length=255, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

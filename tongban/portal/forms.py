@@ -18,6 +18,11 @@ from tongban.core.errors import DomainError
 PASSWORD_HELP = _("At least 8 characters, letters together with digits or symbols.")
 
 
+# Django's label suffix, translated again in the portal catalogue so that Chinese labels end with a
+# full-width colon (姓名：) instead of the ASCII one in Django's own catalogue.
+LABEL_SUFFIX = _(":")
+
+
 class DomainForm(forms.Form):
     """A form whose service errors (``DomainError.fields``) land on the right fields."""
 

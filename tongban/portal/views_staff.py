@@ -66,7 +66,7 @@ class AuditFilterForm(forms.Form):
         label=gettext_lazy("Action"),
         required=False,
         max_length=64,
-        help_text=gettext_lazy("The start is enough: auth. finds every login event."),
+        help_text=gettext_lazy("Type the start of an action code: auth. finds every login event."),
     )
     outcome = forms.ChoiceField(
         label=gettext_lazy("Outcome"),
@@ -158,13 +158,13 @@ SOURCE_LABELS = {
 class OverrideForm(DomainForm):
     date = forms.DateField(label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"}))
     is_workday = forms.TypedChoiceField(
-        label=gettext_lazy("The day is"),
+        label=gettext_lazy("Day type"),
         choices=[("0", gettext_lazy("a rest day")), ("1", gettext_lazy("a working day"))],
         coerce=lambda value: value == "1",
         widget=forms.RadioSelect,
     )
     name = forms.CharField(
-        label=gettext_lazy("Name"),
+        label=gettext_lazy("Holiday name"),
         required=False,
         max_length=64,
         help_text=gettext_lazy("e.g. Spring Festival, or Spring Festival make-up working day"),

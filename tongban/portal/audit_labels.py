@@ -1,0 +1,54 @@
+"""How audit rows read in the interface.
+
+Rows are stored language-neutral (an action code such as ``auth.login`` and an actor label such as
+``citizen 张* 341502********2150``) because they are hash-chained and must never be rewritten.
+These labels translate them for display; an action with no label here shows its code.
+"""
+
+from __future__ import annotations
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+ACTION_LABELS: dict[str, Promise] = {
+    "account.register": _("Account registered"),
+    "account.password_change": _("Password changed"),
+    "account.profile_update": _("Account details changed"),
+    "auth.login": _("Login"),
+    "auth.logout": _("Logout"),
+    "auth.lockout": _("Account locked after wrong passwords"),
+    "auth.totp_enrol": _("Second factor set up"),
+    "auth.totp_verify": _("Second factor checked"),
+    "auth.totp_reset": _("Second factor reset"),
+    "audit.view": _("Audit trail viewed"),
+    "calendar.override_set": _("Working-day override saved"),
+    "calendar.override_delete": _("Working-day override removed"),
+    "department.create": _("Department created"),
+    "enterprise.agent_add": _("Agent authorised"),
+    "enterprise.agent_revoke": _("Agent authorisation revoked"),
+    "oidc.client_register": _("Department system registered"),
+    "oidc.client_secret_rotate": _("Department system secret replaced"),
+    "oidc.client_disable": _("Department system disabled"),
+    "staff.create": _("Staff account created"),
+    "staff.roles_change": _("Staff roles changed"),
+    "staff.activate": _("Staff account reactivated"),
+    "staff.deactivate": _("Staff account deactivated"),
+}
+
+ACTOR_KIND_LABELS: dict[str, Promise] = {
+    "citizen": _("Citizen"),
+    "enterprise": _("Enterprise"),
+    "staff": _("Staff"),
+}
+
+
+def action_label(action: str) -> str:
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action
+
+
+def actor_label(stored: str) -> str:
+    """``citizen 张* 3415…`` -> ``个人用户 张* 3415…`` (the kind word translated, the rest as stored)."""
+    kind, _sep, rest = stored.partition(" ")
+    label = ACTOR_KIND_LABELS.get(kind)
+    return f"{label} {rest}" if label is not None else stored
