@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -188,11 +189,17 @@ class ServerConfig:
     workers: int = 2
     worker_class: str = "gthread"
     threads: int = 4
+    # gthread: the most connections one worker holds. Keep-alive connections stay with the worker that
+    # accepted them, and one worker often wins most of wrk's connections at start-up, leaving a core
+    # idle; capping each worker at its share makes the others accept the rest (as a proxy's per-upstream
+    # connection limit would). None: gunicorn's default (1000).
+    worker_connections: int | None = None
 
     def describe(self) -> dict[str, Any]:
         data: dict[str, Any] = {"server": "gunicorn", **asdict(self)}
         if self.worker_class != "gthread":
             data.pop("threads")
+            data.pop("worker_connections")
         return data
 
 
@@ -209,11 +216,17 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=5)
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str  # http://127.0.0.1:PORT
+    pgid: int  # the process group of the master and its workers
+
+
 @contextlib.contextmanager
 def gunicorn(
     env: Mapping[str, str], *, port: int, config: ServerConfig, start_timeout: float = 60
-) -> Iterator[str]:
-    """Start gunicorn on 127.0.0.1:port, wait until /healthz answers, yield the base URL, stop it."""
+) -> Iterator[Server]:
+    """Start gunicorn on 127.0.0.1:port, wait until /healthz answers, yield it, stop it."""
     command = [
         sys.executable,
         "-m",
@@ -234,6 +247,8 @@ def gunicorn(
     ]
     if config.worker_class == "gthread":
         command += ["--threads", str(config.threads)]
+        if config.worker_connections:
+            command += ["--worker-connections", str(config.worker_connections)]
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log_file:
         process = subprocess.Popen(
@@ -252,7 +267,7 @@ def gunicorn(
                 if time.monotonic() > deadline:
                     raise BenchError(f"gunicorn did not answer /healthz within {start_timeout:.0f} s")
                 time.sleep(0.2)
-            yield base
+            yield Server(base=base, pgid=process.pid)
         finally:
             _stop(process)
 
@@ -298,6 +313,65 @@ def request(
         conn.close()
 
 
+# --- CPU accounting: how much of the machine went to something other than this benchmark -------
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pgid: int | None) -> tuple[float, float]:
+    """CPU seconds used so far by the live processes of the server's process group, and by the
+    PostgreSQL backends serving the benchmark database (their command line names it)."""
+    server = database = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            rest = stat.read_text().rsplit(")", 1)[1].split()
+            ticks = int(rest[11]) + int(rest[12])
+            if pgid and int(rest[2]) == pgid:
+                server += ticks
+            elif BENCH_PG_DATABASE.encode() in (stat.parent / "cmdline").read_bytes():
+                database += ticks
+    hz = os.sysconf("SC_CLK_TCK")
+    return server / hz, database / hz
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    wall: float
+    busy: float
+    server: float
+    database: float
+    children: float
+
+    @classmethod
+    def take(cls, server_pgid: int | None) -> CpuSample:
+        server, database = _cpu_s(server_pgid)
+        return cls(time.monotonic(), _machine_busy_s(), server, database, _children_cpu_s())
+
+
+def cpu_shares(before: CpuSample, after: CpuSample) -> dict[str, float]:
+    """Percent of the machine's CPU (all cores) used by the server, PostgreSQL, wrk and the rest."""
+    capacity = (after.wall - before.wall) * (os.cpu_count() or 1)
+    server = after.server - before.server
+    database = after.database - before.database
+    load_tool = after.children - before.children
+    others = max(0.0, (after.busy - before.busy) - server - database - load_tool)
+    return {
+        "server_cpu_pct": round(100 * server / capacity, 1),
+        "postgres_cpu_pct": round(100 * database / capacity, 1),
+        "wrk_cpu_pct": round(100 * load_tool / capacity, 1),
+        "other_cpu_pct": round(100 * others / capacity, 1),
+    }
+
+
 # --- wrk -------------------------------------------------------------------------------------
 
 
@@ -311,15 +385,7 @@ class WrkResult:
     p99_ms: float
     non_2xx_3xx: int
     socket_errors: dict[str, int]
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "rps": round(self.rps, 1),
-            "p50_ms": round(self.p50_ms, 2),
-            "p90_ms": round(self.p90_ms, 2),
-            "p99_ms": round(self.p99_ms, 2),
-            "requests": self.requests,
-        }
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -373,8 +439,12 @@ def wrk(
     threads: int,
     headers: Mapping[str, str] | None = None,
     allow_socket_errors: bool = False,
+    server_pgid: int | None = None,
 ) -> WrkResult:
-    """Load ``url`` with wrk and fail loudly unless every response was a success."""
+    """Load ``url`` with wrk and fail loudly unless every response was a success.
+
+    With ``server_pgid`` the result also says how the machine's CPU was shared during the run.
+    """
     require_local(url)
     command = [
         wrk_path(),
@@ -387,13 +457,15 @@ def wrk(
     for name, value in (headers or {}).items():
         command += ["--header", f"{name}: {value}"]
     command.append(url)
+    before = CpuSample.take(server_pgid)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 60, check=False)
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish within {duration + 60:.0f} s") from None
+    after = CpuSample.take(server_pgid)
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
-    result = parse_wrk(done.stdout)
+    result = replace(parse_wrk(done.stdout), cpu=cpu_shares(before, after))
     if result.non_2xx_3xx:
         raise BenchError(f"{url}: {result.non_2xx_3xx} of {result.requests} responses were errors")
     if result.requests == 0:

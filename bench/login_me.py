@@ -77,9 +77,19 @@ def _check(base: str, cookie: str) -> None:
         raise BenchError(f"/api/v1/me without a session answered {anonymous.status}, expected 401")
 
 
+def server_config(args: argparse.Namespace) -> ServerConfig:
+    # gthread: cap each worker at its share of wrk's keep-alive connections (see ServerConfig).
+    return ServerConfig(
+        workers=args.workers,
+        worker_class=args.worker_class,
+        threads=args.server_threads,
+        worker_connections=-(-args.connections // args.workers),
+    )
+
+
 def measure(args: argparse.Namespace, *, db: str, redis_url: str | None) -> dict[str, Any]:
     database = harness.postgres_database() if db == "postgres" else harness.sqlite_database()
-    config = ServerConfig(workers=args.workers, worker_class=args.worker_class, threads=args.server_threads)
+    config = server_config(args)
     with database as (var_dir, database_url):
         port = harness.free_port(args.port)
         env = harness.server_env(var_dir=var_dir, database_url=database_url, port=port, redis_url=redis_url)
@@ -95,10 +105,15 @@ def measure(args: argparse.Namespace, *, db: str, redis_url: str | None) -> dict
             .splitlines()[-1]
         )
         log(f"starting gunicorn on 127.0.0.1:{port} ({config.describe()})")
-        with harness.gunicorn(env, port=port, config=config) as base:
+        with harness.gunicorn(env, port=port, config=config) as server:
+            base = server.base
             cookie = f"sessionid={_login(base, password)}"
             _check(base, cookie)
-            load = {"connections": args.connections, "threads": args.threads}
+            load: dict[str, Any] = {
+                "connections": args.connections,
+                "threads": args.threads,
+                "server_pgid": server.pgid,
+            }
             if args.warmup > 0:
                 harness.wrk(f"{base}/api/v1/ping", duration=args.warmup, **load)
                 harness.wrk(f"{base}/api/v1/me", duration=args.warmup, headers={"Cookie": cookie}, **load)
@@ -106,7 +121,6 @@ def measure(args: argparse.Namespace, *, db: str, redis_url: str | None) -> dict
             ping = harness.wrk(f"{base}/api/v1/ping", duration=args.duration, **load)
             log(f"wrk /api/v1/me for {args.duration:.0f} s")
             me = harness.wrk(f"{base}/api/v1/me", duration=args.duration, headers={"Cookie": cookie}, **load)
-            loadavg = harness.load_average()
             # The session must still be valid after the run (a 401 would have failed wrk above).
             _check(base, cookie)
     return {
@@ -123,7 +137,8 @@ def measure(args: argparse.Namespace, *, db: str, redis_url: str | None) -> dict
         "me_sql": [q[:160] for q in inprocess["queries"]],
         "inprocess_me_cpu_ms": inprocess["me_ms"],
         "inprocess_ping_cpu_ms": inprocess["ping_ms"],
-        "loadavg_1m_after": loadavg,
+        "me_cpu": me.cpu,
+        "ping_cpu": ping.cpu,
     }
 
 
@@ -146,7 +161,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "ratio": first["ratio"],
         "headline": variants[0][0],
         "results": results,
-        "server": ServerConfig(args.workers, args.worker_class, args.server_threads).describe(),
+        "server": server_config(args).describe(),
         "load": {
             "tool": "wrk",
             "connections": args.connections,

@@ -38,7 +38,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
     p.add_argument(
-        "--worker-class", choices=["gthread", "sync"], default="gthread", help="gunicorn worker class"
+        "--worker-class",
+        choices=["sync", "gthread"],
+        default="sync",
+        help="gunicorn worker class (default sync; see bench/README.md)",
     )
     p.add_argument("--server-threads", type=int, default=4, help="threads per gthread worker (default 4)")
     p.add_argument("--port", type=int, help="server port (default: the first free one in 8030-8039)")
@@ -62,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         log(f"FAILED: {exc}")
         print(json.dumps({"benchmark": args.name, "error": str(exc)}, ensure_ascii=False))
         return 1
+    except (KeyboardInterrupt, SystemExit) as exc:
+        log("interrupted; the server was stopped")
+        print(json.dumps({"benchmark": args.name, "error": "interrupted"}))
+        return exc.code if isinstance(exc, SystemExit) and isinstance(exc.code, int) else 130
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     print(json.dumps(result, ensure_ascii=False))
     return 0
