@@ -64,7 +64,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "tongban.core.middleware.StaticCSPMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -97,7 +97,6 @@ try:
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["CONN_MAX_AGE"] = 0
     _db["OPTIONS"] = {
         # Take the write lock at BEGIN so concurrent writers queue instead of failing mid-transaction.
         "transaction_mode": "IMMEDIATE",

@@ -27,6 +27,14 @@ def find_user_by_identifier(identifier: str) -> User | None:
 
 
 class IdentifierBackend(ModelBackend):
+    def get_user(self, user_id: Any) -> User | None:
+        """The session's user with its department in the same query (every staff page needs it)."""
+        try:
+            user = User._default_manager.select_related("department").get(pk=user_id)
+        except User.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def authenticate(
         self,
         request: HttpRequest | None,
