@@ -22,11 +22,11 @@ from tongban.identity.demo import seed_demo
 ROLE_LABELS = {
     "administrator": "管理员 administrator",
     "supervisor": "监察人员 supervisor",
-    "window_clerk": "综合窗口 window clerk",
+    "window_clerk": "综合窗口人员 window clerk",
     "approver": "审批人员 approver",
     "data_officer": "数据管理员 data officer",
-    "citizen": "自然人 citizen",
-    "enterprise": "法人 enterprise",
+    "citizen": "个人用户 citizen",
+    "enterprise": "企业用户 enterprise",
 }
 # (heading, key in the account dict)
 COLUMNS = (
