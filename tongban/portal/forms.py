@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tongban.core.errors import DomainError
+from tongban.core.forms import DomainForm
 
 PASSWORD_HELP = _("At least 8 characters, letters together with digits or symbols.")
 
@@ -21,20 +21,6 @@ PASSWORD_HELP = _("At least 8 characters, letters together with digits or symbol
 # Django's label suffix, translated again in the portal catalogue so that Chinese labels end with a
 # full-width colon (姓名：) instead of the ASCII one in Django's own catalogue.
 LABEL_SUFFIX = _(":")
-
-
-class DomainForm(forms.Form):
-    """A form whose service errors (``DomainError.fields``) land on the right fields."""
-
-    def add_domain_error(self, error: DomainError) -> None:
-        placed = False
-        for name, messages in error.fields.items():
-            target = name if name in self.fields else None
-            for message in messages:
-                self.add_error(target, str(message))
-                placed = True
-        if not placed:
-            self.add_error(None, str(error.message))
 
 
 class _ConfirmedPasswordMixin(forms.Form):

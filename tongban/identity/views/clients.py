@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tongban.core.errors import DomainError
+from tongban.core.forms import DomainForm
 from tongban.identity import selectors_clients, services
 from tongban.identity.choices import Role
 from tongban.identity.decorators import staff_required
@@ -37,7 +38,7 @@ from tongban.identity.services.clients import (
 PAGE_SIZE = 50
 
 
-class ClientRegisterForm(forms.Form):
+class ClientRegisterForm(DomainForm):
     name = forms.CharField(
         label=gettext_lazy("System name"),
         max_length=100,
@@ -99,16 +100,6 @@ class ClientRegisterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["department"].queryset = selectors_clients.client_departments(admin)  # type: ignore[attr-defined]
         self.fields["department"].initial = admin.department_id
-
-    def add_domain_error(self, error: DomainError) -> None:
-        placed = False
-        for field, field_messages in error.fields.items():
-            target = field if field in self.fields else None
-            for message in field_messages:
-                self.add_error(target, str(message))
-                placed = True
-        if not placed:
-            self.add_error(None, str(error.message))
 
 
 def _secret_page(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tongban.core.errors import DomainError
+from tongban.core.forms import DomainForm
 from tongban.identity import selectors, services
 from tongban.identity.choices import Role
 from tongban.identity.decorators import staff_required
@@ -25,18 +26,6 @@ from tongban.identity.models import Department, User
 from tongban.identity.selectors import portal_user
 
 PAGE_SIZE = 50
-
-
-def add_domain_error(form: forms.Form, error: DomainError) -> None:
-    """Put a service error on the fields it names, or on the form as a whole."""
-    placed = False
-    for field, field_messages in error.fields.items():
-        target = field if field in form.fields else None
-        for message in field_messages:
-            form.add_error(target, str(message))
-            placed = True
-    if not placed:
-        form.add_error(None, str(error.message))
 
 
 class RolesField(forms.MultipleChoiceField):
@@ -74,7 +63,7 @@ class StaffFilterForm(forms.Form):
         self.fields["department"].queryset = selectors.departments_in_jurisdiction(admin)  # type: ignore[attr-defined]
 
 
-class StaffCreateForm(forms.Form):
+class StaffCreateForm(DomainForm):
     username = forms.CharField(
         label=gettext_lazy("Username"),
         max_length=32,
@@ -115,7 +104,7 @@ class StaffCreateForm(forms.Form):
         return data
 
 
-class StaffRolesForm(forms.Form):
+class StaffRolesForm(DomainForm):
     roles = RolesField(required=False)
 
 
@@ -161,7 +150,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
                     by=admin,
                 )
             except DomainError as exc:
-                add_domain_error(form, exc)
+                form.add_domain_error(exc)
                 status = exc.status
             else:
                 messages.success(
@@ -204,7 +193,7 @@ def staff_roles(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.staff_roles_set(user=member, roles=form.cleaned_data["roles"], by=admin)
     except DomainError as exc:
-        add_domain_error(form, exc)
+        form.add_domain_error(exc)
         return _detail(request, member, roles_form=form, status=exc.status)
     messages.success(request, _("The roles have been saved."))
     return redirect("identity:staff_detail", pk=member.pk)
