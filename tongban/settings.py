@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "ninja",
     "tongban.core",
     "tongban.identity",
+    "tongban.catalog",
     "tongban.portal",
 ]
 

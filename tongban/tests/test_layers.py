@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "identity": {"core"},
-    "portal": {"core", "identity"},
+    "catalog": {"core", "identity"},
+    "portal": {"core", "identity", "catalog"},
 }
 
 

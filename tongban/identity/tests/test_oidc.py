@@ -339,7 +339,7 @@ def test_id_token_signature_is_really_checked(
     token = flow.exchange(flow.run(browser(), issuer, citizen.resident_id))
     header, payload, signature = token["id_token"].split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    claims["sub"] = "1"
+    claims["sub"] = "forged-" + str(claims["sub"])  # never the real subject (a user with pk 1 would be)
     forged_payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(BadSignatureError):
         validate_id_token(

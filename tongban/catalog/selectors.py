@@ -1,0 +1,121 @@
+"""Reads of the service-item catalogue: the public's published items and the staff's scoped view."""
+
+from __future__ import annotations
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
+
+from tongban.catalog.choices import ServiceObject, ThemeKind, VersionStatus
+from tongban.catalog.models import Material, ServiceItem, ServiceItemVersion, Theme
+from tongban.catalog.search import search_terms
+from tongban.core.errors import NotFound
+from tongban.identity import selectors as identity_selectors
+from tongban.identity.models import User
+
+SEARCH_LIMIT = 50
+
+
+def themes(kind: str | None = None) -> QuerySet[Theme]:
+    qs = Theme.objects.all()
+    if kind:
+        qs = qs.filter(kind=ThemeKind(kind))
+    return qs
+
+
+def published_items(
+    *,
+    department_id: int | None = None,
+    theme: str | None = None,
+    service_object: str | None = None,
+) -> QuerySet[ServiceItem]:
+    """Items the public can see and apply for, each with its current version and department joined.
+
+    ``service_object`` "person" or "enterprise" also includes items that serve both.
+    """
+    qs = (
+        ServiceItem.objects.filter(current_version__isnull=False)
+        .select_related("current_version", "department")
+        .order_by("department__sort_order", "current_version__name", "pk")
+    )
+    if department_id is not None:
+        qs = qs.filter(department_id=department_id)
+    if theme:
+        qs = qs.filter(current_version__themes__code=theme)
+    if service_object:
+        obj = ServiceObject(service_object)
+        qs = qs.filter(current_version__service_object__in=[obj, ServiceObject.BOTH])
+    return qs
+
+
+def _version_detail() -> QuerySet[ServiceItemVersion]:
+    return ServiceItemVersion.objects.select_related("item__department", "published_by").prefetch_related(
+        Prefetch("materials", queryset=Material.objects.order_by("sort_order", "pk")), "themes"
+    )
+
+
+def published_version(*, item_id: int) -> ServiceItemVersion:
+    """The current version of a published item with its materials and themes (three queries)."""
+    version = _version_detail().filter(item_id=item_id, status=VersionStatus.PUBLISHED).first()
+    if version is None:
+        raise NotFound(_("This service item is not available."), code="item_not_found")
+    return version
+
+
+def version_by_id(*, version_id: int) -> ServiceItemVersion:
+    """Any version (a case's version may since have been retired), with its materials and themes."""
+    version = _version_detail().filter(pk=version_id).first()
+    if version is None:
+        raise NotFound(_("This service item is not available."), code="item_not_found")
+    return version
+
+
+def items_for_staff(user: User) -> QuerySet[ServiceItem]:
+    """Items of the departments the staff member may see (their jurisdiction; ADR 0005)."""
+    if not getattr(user, "is_staff_member", False):
+        return ServiceItem.objects.none()
+    return (
+        ServiceItem.objects.filter(department__in=identity_selectors.departments_in_jurisdiction(user))
+        .select_related("department", "current_version")
+        .order_by("department__sort_order", "implementation_code")
+    )
+
+
+def versions_for_staff(user: User, *, item_id: int) -> QuerySet[ServiceItemVersion]:
+    """Every version of one item, newest first, if the item lies in the user's view (else empty)."""
+    return ServiceItemVersion.objects.filter(item__in=items_for_staff(user), item_id=item_id).order_by(
+        "-number"
+    )
+
+
+def search_published(query: str, *, limit: int = SEARCH_LIMIT) -> list[ServiceItem]:
+    """Published items matching the query's segmented terms in their name or conditions.
+
+    Items matching more terms in the name come first, then more terms in the conditions. Each
+    term is a case-insensitive substring match, which runs on SQLite and PostgreSQL alike
+    (docs/adr/0009-catalog-versions-and-search.md says how this scales).
+    """
+    terms = search_terms(query)
+    if not terms:
+        return []
+    matches = Q()
+    name_hits: list[Case] = []
+    condition_hits: list[Case] = []
+    for term in terms:
+        matches |= Q(current_version__name__icontains=term) | Q(current_version__conditions__icontains=term)
+        name_hits.append(Case(When(current_version__name__icontains=term, then=Value(1)), default=Value(0)))
+        condition_hits.append(
+            Case(When(current_version__conditions__icontains=term, then=Value(1)), default=Value(0))
+        )
+    total_name = sum(name_hits[1:], name_hits[0])
+    total_conditions = sum(condition_hits[1:], condition_hits[0])
+    qs = (
+        published_items()
+        .filter(matches)
+        .annotate(
+            name_score=Coalesce(total_name, Value(0), output_field=IntegerField()),
+            condition_score=Coalesce(total_conditions, Value(0), output_field=IntegerField()),
+        )
+        .order_by("-name_score", "-condition_score", "current_version__name", "pk")
+    )
+    return list(qs[:limit])
