@@ -203,3 +203,9 @@ def test_staff_view_is_scoped_to_jurisdiction(
     assert not selectors.items_for_staff(approver_elsewhere).exists()
     assert not selectors.versions_for_staff(other_county_admin, item_id=catalogue["id_card"].pk).exists()
     assert selectors.versions_for_staff(county_admin, item_id=catalogue["id_card"].pk).count() == 1
+
+
+def test_search_is_case_insensitive_for_latin_letters(county_admin: User, county_bureau: Department) -> None:
+    item = make_item(county_admin, county_bureau, name="ICP经营许可证核发", service_object="enterprise")
+    assert [i.pk for i in selectors.search_published("icp")] == [item.pk]
+    assert [i.pk for i in selectors.search_published("Icp 许可证")] == [item.pk]
