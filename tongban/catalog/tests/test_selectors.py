@@ -209,3 +209,18 @@ def test_search_is_case_insensitive_for_latin_letters(county_admin: User, county
     item = make_item(county_admin, county_bureau, name="ICP经营许可证核发", service_object="enterprise")
     assert [i.pk for i in selectors.search_published("icp")] == [item.pk]
     assert [i.pk for i in selectors.search_published("Icp 许可证")] == [item.pk]
+
+
+def test_factories_make_draft_and_published_items() -> None:
+    from tongban.catalog.tests.factories import ServiceItemFactory
+
+    draft_item = ServiceItemFactory()
+    published_item = ServiceItemFactory(
+        published=True, version__name="出生医学证明办理", version__level="county"
+    )
+    assert draft_item.current_version is None
+    assert draft_item.implementation_code.startswith(draft_item.department.credit_code)
+    version = selectors.published_version(item_id=published_item.pk)
+    assert (version.name, version.level) == ("出生医学证明办理", "county")
+    assert [m.name for m in version.materials.all()] == ["居民身份证", "申请表"]
+    assert [i.pk for i in selectors.published_items()] == [published_item.pk]
