@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tongban.portal import views
+from tongban.portal import views, views_catalog
 
 app_name = "portal"
 
@@ -17,4 +17,7 @@ urlpatterns = [
     path("account/agents/", views.agents, name="agents"),
     path("account/agents/<int:link_id>/revoke", views.agent_revoke, name="agent_revoke"),
     path("workbench/", views.workbench, name="workbench"),
+    path("services/", views_catalog.service_list, name="service_list"),
+    path("services/search/", views_catalog.service_search, name="service_search"),
+    path("services/<str:implementation_code>/", views_catalog.service_guide, name="service_guide"),
 ]
