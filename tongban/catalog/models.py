@@ -134,6 +134,18 @@ class ServiceItemVersion(TimeStampedModel):
         _("service object"), max_length=16, choices=ServiceObject.choices, default=ServiceObject.PERSON
     )
     themes = models.ManyToManyField(Theme, blank=True, related_name="versions", verbose_name=_("themes"))
+    form_schema = models.JSONField(
+        _("application form"),
+        default=list,
+        blank=True,
+        help_text=_("The fields of the application form, checked by catalog.forms_schema."),
+    )
+    process = models.JSONField(
+        _("process definition"),
+        default=list,
+        blank=True,
+        help_text=_("The ordered stages and their departments, checked by catalog.processes."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

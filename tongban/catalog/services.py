@@ -8,6 +8,7 @@ editing that draft and publishing it, which retires the version it replaces.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from tongban.catalog import permissions
+from tongban.catalog import forms_schema, permissions, processes
 from tongban.catalog.choices import (
     Channel,
     ItemLevel,
@@ -281,6 +282,8 @@ def item_version_draft(*, item: ServiceItem, by: User) -> ServiceItemVersion:
         **{field: getattr(source, field) for field in _COPIED_FIELDS},
     )
     draft.channels = list(source.channels)
+    draft.form_schema = copy.deepcopy(source.form_schema)
+    draft.process = copy.deepcopy(source.process)
     draft.save()
     draft.themes.set(source.themes.all())
     Material.objects.bulk_create(
@@ -342,6 +345,9 @@ def item_version_publish(*, version: ServiceItemVersion, by: User) -> ServiceIte
             _("The version is not complete enough to publish."), code=code, fields=problems
         )
     _check_time_limits(version)
+    # Both were checked when set; departments may have closed and limits changed since.
+    forms_schema.validate_form_schema(version.form_schema)
+    processes.validate_process(version.process, promised_days=version.promised_days)
     now = timezone.now()
     previous = item.current_version
     if previous is not None:
@@ -488,3 +494,51 @@ def material_remove(*, material: Material, by: User) -> None:
         data={"item": version.item.implementation_code, "number": version.number, "name": material.name},
     )
     Material.objects.filter(pk=material.pk).delete()
+
+
+# --- application form and process ------------------------------------------------------------
+
+
+@transaction.atomic
+def form_schema_set(*, version: ServiceItemVersion, schema: Any, by: User) -> ServiceItemVersion:
+    """Replace a draft's application form with ``schema`` (checked and stored in normal form)."""
+    permissions.ensure_can_edit_items_of(by, version.item.department)
+    version = _locked_version(version)
+    _ensure_draft(version)
+    version.form_schema = forms_schema.validate_form_schema(schema)
+    version.save(update_fields=["form_schema", "updated_at"])
+    audit.record(
+        action="catalog.form_set",
+        actor=by,
+        subject=version,
+        data={
+            "item": version.item.implementation_code,
+            "number": version.number,
+            "fields": [field["key"] for field in version.form_schema],
+        },
+    )
+    return version
+
+
+@transaction.atomic
+def process_set(*, version: ServiceItemVersion, stages: Any, by: User) -> ServiceItemVersion:
+    """Replace a draft's process definition; the stage limits must fit in the promised limit."""
+    permissions.ensure_can_edit_items_of(by, version.item.department)
+    version = _locked_version(version)
+    _ensure_draft(version)
+    version.process = processes.validate_process(stages, promised_days=version.promised_days)
+    version.save(update_fields=["process", "updated_at"])
+    audit.record(
+        action="catalog.process_set",
+        actor=by,
+        subject=version,
+        data={
+            "item": version.item.implementation_code,
+            "number": version.number,
+            "stages": [
+                {"name": stage["name"], "days": stage["days"], "departments": stage["departments"]}
+                for stage in version.process
+            ],
+        },
+    )
+    return version

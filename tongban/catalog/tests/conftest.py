@@ -8,6 +8,7 @@ import pytest
 
 from tongban.catalog import services
 from tongban.catalog.models import ServiceItem
+from tongban.catalog.tests.factories import DEFAULT_FORM, default_process
 from tongban.identity.models import Department, User
 from tongban.identity.tests.factories import DepartmentFactory, StaffFactory, make_credit_code
 
@@ -63,7 +64,10 @@ def make_item(
     materials: tuple[str, ...] = ("居民户口簿",),
     **fields: Any,
 ) -> ServiceItem:
-    """Create (and by default publish) an item through the services, as an administrator would."""
+    """Create (and by default publish) an item through the services, as an administrator would.
+
+    The draft gets the default form and a one-stage process of ``department`` before publishing.
+    """
     n = next(_counter)
     defaults: dict[str, Any] = {
         "item_type": "public_service",
@@ -82,6 +86,9 @@ def make_item(
     draft = item.versions.get()
     for material in materials:
         services.material_add(version=draft, by=by, name=material)
+    services.form_schema_set(version=draft, schema=DEFAULT_FORM, by=by)
+    promised = draft.promised_days or 10
+    services.process_set(version=draft, stages=default_process(department, days=min(5, promised)), by=by)
     if publish:
         services.item_version_publish(version=draft, by=by)
         item.refresh_from_db()

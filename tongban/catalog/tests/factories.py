@@ -1,13 +1,15 @@
 """factory_boy factories for the catalogue, for tests of this app and of the apps built on it.
 
 ``ServiceItemFactory()`` gives an item of a department with a credit code and a draft v1;
-``ServiceItemFactory(published=True)`` publishes it with two materials, as ``item_version_publish``
-would (status, publication time, current-version pointer). Tests of the catalogue's own rules go
-through ``services`` instead (``conftest.make_item``).
+``ServiceItemFactory(published=True)`` publishes it with two materials, a small application form
+(``DEFAULT_FORM``) and a one-stage process handled by the item's department (``default_process``),
+as ``item_version_publish`` would (status, publication time, current-version pointer). Tests of
+the catalogue's own rules go through ``services`` instead (``conftest.make_item``).
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import factory
@@ -15,7 +17,52 @@ from django.utils import timezone
 
 from tongban.catalog.choices import VersionStatus
 from tongban.catalog.models import Material, ServiceItem, ServiceItemVersion
+from tongban.identity.models import Department
 from tongban.identity.tests.factories import DepartmentFactory, make_credit_code
+
+# Normal form, as ``forms_schema.validate_form_schema`` returns it.
+DEFAULT_FORM: list[dict[str, Any]] = [
+    {
+        "key": "applicant_name",
+        "label": "申请人姓名",
+        "type": "text",
+        "required": True,
+        "help_text": "",
+        "options": [],
+        "validation": {"max_length": 50},
+    },
+    {
+        "key": "contact_phone",
+        "label": "联系电话",
+        "type": "phone",
+        "required": True,
+        "help_text": "",
+        "options": [],
+        "validation": {},
+    },
+    {
+        "key": "remarks",
+        "label": "备注",
+        "type": "textarea",
+        "required": False,
+        "help_text": "",
+        "options": [],
+        "validation": {"max_length": 500},
+    },
+]
+
+
+def default_process(department: Department, days: int = 5) -> list[dict[str, Any]]:
+    """One stage handled by ``department`` (normal form, as ``processes.validate_process`` returns it)."""
+    return [
+        {
+            "name": "审查决定",
+            "days": days,
+            "departments": [department.code],
+            "join": "all",
+            "on_refusal": "refuse_case",
+        }
+    ]
 
 
 class MaterialFactory(factory.django.DjangoModelFactory):
@@ -66,14 +113,18 @@ class ServiceItemFactory(factory.django.DjangoModelFactory):
 
     @factory.post_generation
     def published(obj: ServiceItem, create: bool, extracted: Any, **kwargs: Any) -> None:
-        """``published=True``: two materials, then v1 published and made current."""
+        """``published=True``: two materials, a form and a process, then v1 published and made current."""
         if not (create and extracted):
             return
         version = obj.versions.get()
         MaterialFactory(version=version, name="居民身份证", sort_order=0)
         MaterialFactory(version=version, name="申请表", sort_order=1)
+        if not version.form_schema:
+            version.form_schema = copy.deepcopy(DEFAULT_FORM)
+        if not version.process:
+            version.process = default_process(obj.department, days=min(5, version.promised_days or 5))
         version.status = VersionStatus.PUBLISHED
         version.published_at = timezone.now()
-        version.save(update_fields=["status", "published_at"])
+        version.save(update_fields=["status", "published_at", "form_schema", "process"])
         obj.current_version = version
         obj.save(update_fields=["current_version"])
