@@ -1,4 +1,7 @@
-"""``python manage.py seed_demo``: build the demo city (六安市) and its accounts; safe to run again.
+"""``python manage.py seed_demo``: build the demo city (六安市), its accounts and its service catalogue.
+
+Safe to run again: only what is missing is created. Lives in the portal because it seeds several
+apps (identity, then catalog), which the domain apps may not import from each other that way round.
 
 seed_demo                                   seed, then print a summary and the accounts table
 seed_demo --json                            seed, then print only the accounts as a JSON array
@@ -15,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
+from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
 from tongban.identity.demo import seed_demo
 
@@ -59,7 +64,7 @@ def accounts_table(accounts: list[dict[str, Any]]) -> str:
 
 
 class Command(BaseCommand):
-    help = "Build the demo city of Lu'an (六安市) with departments and one account per role and kind."
+    help = "Build the demo city of Lu'an (六安市): departments, one account per role and kind, service items."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="Print only the accounts, as a JSON array.")
@@ -80,19 +85,24 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         try:
-            result = seed_demo()
+            with transaction.atomic():
+                result = seed_demo()
+                catalog = seed_catalog()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
         accounts = [a.as_dict() for a in result.accounts]
-        if options["json"]:
+        summary = (
+            f"demo data: {result.departments_created} departments, {result.accounts_created} accounts, "
+            f"{result.agents_created} agent links, {catalog.items_created} service items created "
+            f"in {time.monotonic() - started:.1f} s"
+            + ("" if result.changed or catalog.changed else " (everything was already there)")
+        )
+        if options["json"]:  # stdout carries only the accounts; the summary goes to stderr
+            self.stderr.write(summary)
             self.stdout.write(json.dumps(accounts, ensure_ascii=False, indent=2))
             return
         if not options["print_accounts"]:
-            self.stdout.write(
-                f"demo data: {result.departments_created} departments, {result.accounts_created} accounts, "
-                f"{result.agents_created} agent links created in {time.monotonic() - started:.1f} s"
-                + ("" if result.changed else " (everything was already there)")
-            )
+            self.stdout.write(summary)
         self.stdout.write(accounts_table(accounts))
 
     @staticmethod
