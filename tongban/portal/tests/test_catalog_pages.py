@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import reverse
+from django.urls import include, path, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -176,7 +177,8 @@ def test_list_query_count_is_bounded(client: Client, django_assert_max_num_queri
     dept = department("六安市民政局", "t-civil")
     for n in range(20):
         item(dept, f"民政事项{n:02d}", themes=["marriage-childbirth"])
-    with django_assert_max_num_queries(8):
+    # Themes, departments offered, the page count and the page itself (department joined).
+    with django_assert_max_num_queries(4):
         response = client.get(LIST, {"theme": "marriage-childbirth"})
     assert len(names_listed(response)) == 20
 
@@ -283,6 +285,38 @@ def test_guide_without_an_apply_page_sends_the_applicant_to_the_window(
     assert zh("Apply online") not in page
 
 
+def _case_apply(request: HttpRequest, implementation_code: str) -> HttpResponse:
+    return HttpResponse(implementation_code)
+
+
+# A URL configuration with the case module's ``cases:apply``, for the guide's apply button.
+urlpatterns = [
+    path("", include("tongban.urls")),
+    path("apply/", include(([path("<str:implementation_code>/", _case_apply, name="apply")], "cases"))),
+]
+
+
+def test_guide_links_to_online_application_once_the_case_module_offers_it(
+    client: Client, catalogue: Any, settings: Any
+) -> None:
+    settings.ROOT_URLCONF = __name__
+    obj = catalogue["id_card"]
+    version = obj.current_version
+    assert version is not None
+    version.window_address = "六安市政务服务中心一楼"
+    version.save()
+    page = client.get(guide_url(obj)).content.decode()
+    assert f'<a class="button" href="/apply/{obj.implementation_code}/">{zh("Apply online")}</a>' in page
+    assert zh("Or apply in person at:") in html.unescape(page)
+    # An item that cannot be applied for online (level 1, window only) keeps the window.
+    version.online_depth = 1
+    version.channels = ["window"]
+    version.save()
+    page = html.unescape(client.get(guide_url(obj)).content.decode())
+    assert zh("Apply online") not in page
+    assert zh("Apply in person at:") in page
+
+
 def test_guide_shows_the_current_version_not_an_older_one(client: Client, catalogue: Any) -> None:
     obj = catalogue["company"]
     old = obj.versions.get()
@@ -339,9 +373,23 @@ def test_guide_query_count_is_bounded(
     client: Client, catalogue: Any, django_assert_max_num_queries: Any
 ) -> None:
     obj = catalogue["id_card"]
-    with django_assert_max_num_queries(6):
+    # The item's id, its version (department joined), the materials and the themes.
+    with django_assert_max_num_queries(4):
         response = client.get(guide_url(obj))
     assert response.status_code == 200
+
+
+def test_guide_in_english(client: Client, catalogue: Any) -> None:
+    obj = catalogue["id_card"]
+    version = obj.current_version
+    assert version is not None
+    Material.objects.create(version=version, name="户口簿", source="shared_data", source_code="population")
+    response = client.get(guide_url(obj), HTTP_ACCEPT_LANGUAGE="en")
+    page = text(response)
+    assert '<html lang="en">' in page
+    assert "Service guide" in page
+    assert "No need to submit" in page
+    assert "Shared data resource" in page
 
 
 def test_pages_refuse_post(client: Client, catalogue: Any) -> None:
@@ -426,6 +474,8 @@ def test_citizen_searches_and_reads_the_guide(live_server: Any, chromium: Any) -
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.goto(f"{base}/")
+        fits(page, width)
+        shot(page, f"catalog-home-{suffix}")
         # The search box is labelled, and reached by its label.
         page.get_by_label(zh("Search services")).fill("身份证")
         page.locator(".home-search button[type=submit]").click()
