@@ -61,7 +61,6 @@ MAX_OPTIONS = 200
 MAX_REGEX_LENGTH = 200
 _ATTRIBUTES = frozenset({"key", "label", "type", "required", "help_text", "options", "validation"})
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,49}$")
-_OPTION_VALUE = re.compile(r"^[A-Za-z0-9_-]{1,50}$")
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}$")
 _DECIMAL_LIMIT = Decimal("1e15")

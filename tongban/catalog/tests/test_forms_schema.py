@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from django.utils import translation
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tongban.catalog.forms_schema import (
@@ -144,6 +144,11 @@ def test_schema_messages_are_translated() -> None:
 
 
 # --- the answers ---------------------------------------------------------------------------------
+
+
+# No deadline: the shared test machine runs suites in parallel; the autouse language fixture is
+# function-scoped but stateless across examples.
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def valid_answers() -> dict[str, Any]:
@@ -292,6 +297,7 @@ def test_identifier_messages_come_from_idnumbers() -> None:
     ]
 
 
+@relaxed
 @given(st.integers(min_value=-(10**6), max_value=10**6))
 def test_integer_bounds_hold_for_any_integer(number: int) -> None:
     data = {**valid_answers(), "children": number}
@@ -302,6 +308,7 @@ def test_integer_bounds_hold_for_any_integer(number: int) -> None:
         assert list(errors_of(data)) == ["children"]
 
 
+@relaxed
 @given(st.text(max_size=30))
 def test_text_either_fits_the_rules_or_is_refused(text: str) -> None:
     data = {**valid_answers(), "name": text}
@@ -312,6 +319,7 @@ def test_text_either_fits_the_rules_or_is_refused(text: str) -> None:
         assert list(errors_of(data)) == ["name"]
 
 
+@relaxed
 @given(st.decimals(allow_nan=True, allow_infinity=True, places=2))
 def test_decimal_answers_are_bounded(number: Decimal) -> None:
     data = {**valid_answers(), "income": str(number)}
@@ -321,6 +329,7 @@ def test_decimal_answers_are_bounded(number: Decimal) -> None:
         assert list(errors_of(data)) == ["income"]
 
 
+@relaxed
 @given(
     st.dictionaries(
         st.sampled_from([f["key"] for f in SCHEMA]), st.none() | st.text() | st.integers() | st.booleans()
@@ -383,3 +392,31 @@ def test_every_type_can_be_rendered() -> None:
     html = build_form_class(schema)().as_div()
     for kind in FIELD_TYPES:
         assert f'name="{kind}"' in html
+
+
+_TEXT_KEYS = [f["key"] for f in SCHEMA if f["type"] != "boolean"]
+
+
+@relaxed
+@given(
+    st.dictionaries(
+        st.sampled_from(_TEXT_KEYS),
+        st.sampled_from(["", " ", "2", "-1", "10", "1.5", "m", "医保", "237000", "1990-05-17", "13800001234"])
+        | st.text(max_size=12),
+    )
+)
+def test_page_and_api_accept_and_refuse_the_same_answers(answers: dict[str, str]) -> None:
+    posted = {**answers, "consent": "on"}
+    form = build_form_class(SCHEMA)(data=posted)
+    try:
+        cleaned = validate_submission(SCHEMA, {**answers, "consent": True})
+    except ValidationFailed as exc:
+        api_errors: dict[str, list[str]] | None = {k: [str(m) for m in v] for k, v in exc.fields.items()}
+    else:
+        api_errors = None
+    if api_errors is None:
+        assert form.is_valid(), form.errors
+        assert form.cleaned_data == cleaned
+    else:
+        assert not form.is_valid()
+        assert dict(form.errors) == api_errors
