@@ -30,6 +30,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "catalog.material_add": _("Material added to a service item"),
     "catalog.material_update": _("Material of a service item changed"),
     "catalog.material_remove": _("Material removed from a service item"),
+    "catalog.form_set": _("Application form of a service item set"),
+    "catalog.process_set": _("Process of a service item set"),
     "calendar.override_delete": _("Working-day override removed"),
     "department.create": _("Department created"),
     "enterprise.agent_add": _("Agent authorised"),
