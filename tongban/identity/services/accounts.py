@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from tongban.core import audit
@@ -103,16 +104,13 @@ def citizen_register(*, resident_id: str, name: str, phone: str, password: str) 
     )
     _check_password(password, user)
     user.set_password(password)
-    message = _("An account with this resident ID number already exists. Log in, or reset the password.")
-    if User.objects.filter(resident_id=rid).exists():
-        raise Conflict(message, code="account_exists", fields={"resident_id": [message]})
-    try:
-        with transaction.atomic():
-            user.save(force_insert=True)
-            audit.record(action="account.register", actor=user, subject=user, summary="citizen registered")
-    except IntegrityError:
-        raise Conflict(message, code="account_exists", fields={"resident_id": [message]}) from None
-    return user
+    return _save_new_account(
+        user,
+        key_field="resident_id",
+        duplicate_message=_(
+            "An account with this resident ID number already exists. Log in, or reset the password."
+        ),
+    )
 
 
 def enterprise_register(
@@ -146,15 +144,29 @@ def enterprise_register(
     )
     _check_password(password, user)
     user.set_password(password)
-    message = _("An account with this credit code already exists.")
-    if User.objects.filter(credit_code=code).exists():
-        raise Conflict(message, code="account_exists", fields={"credit_code": [message]})
+    return _save_new_account(
+        user,
+        key_field="credit_code",
+        duplicate_message=_("An account with this credit code already exists."),
+    )
+
+
+def _save_new_account(user: User, *, key_field: str, duplicate_message: Promise) -> User:
+    """Insert a registered account and its audit row, or refuse a duplicate of ``key_field``.
+
+    The unique constraint decides a race between two registrations of the same identifier.
+    """
+    duplicate = Conflict(duplicate_message, code="account_exists", fields={key_field: [duplicate_message]})
+    if User.objects.filter(**{key_field: getattr(user, key_field)}).exists():
+        raise duplicate
     try:
         with transaction.atomic():
             user.save(force_insert=True)
-            audit.record(action="account.register", actor=user, subject=user, summary="enterprise registered")
+            audit.record(
+                action="account.register", actor=user, subject=user, summary=f"{user.kind} registered"
+            )
     except IntegrityError:
-        raise Conflict(message, code="account_exists", fields={"credit_code": [message]}) from None
+        raise duplicate from None
     return user
 
 
