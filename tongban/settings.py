@@ -50,6 +50,10 @@ INSTALLED_APPS = [
     "tongban.core",
     "tongban.identity",
     "tongban.catalog",
+    "tongban.notifications",
+    "tongban.appointments",
+    "tongban.cases",
+    "tongban.bundles",
     "tongban.portal",
 ]
 

@@ -14,7 +14,13 @@ urlpatterns = [
     path("o/", include((oidc.urlpatterns, "oauth2_provider"))),
     *oidc.root_urlpatterns,
     path("staff/clients/", include("tongban.identity.urls_clients")),
+    path("staff/catalog/", include("tongban.portal.urls_catalog_admin")),
+    path("staff/", include("tongban.portal.urls_casework")),
     path("staff/", include("tongban.portal.urls_staff")),
     path("staff/", include("tongban.identity.urls")),
+    path("", include("tongban.portal.urls_hall")),
+    path("", include("tongban.portal.urls_bundles")),
+    path("", include("tongban.portal.urls_appointments")),
+    path("", include("tongban.portal.urls_notifications")),
     path("", include("tongban.portal.urls")),
 ]

@@ -18,7 +18,11 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "identity": {"core"},
     "catalog": {"core", "identity"},
-    "portal": {"core", "identity", "catalog"},
+    "notifications": {"core", "identity"},
+    "appointments": {"core", "identity", "catalog", "notifications"},
+    "cases": {"core", "identity", "catalog", "notifications"},
+    "bundles": {"core", "identity", "catalog", "notifications", "cases"},
+    "portal": {"core", "identity", "catalog", "notifications", "appointments", "cases", "bundles"},
 }
 
 
