@@ -101,16 +101,11 @@ class ItemSpec:
 
     @property
     def process(self) -> list[dict[str, object]]:
-        """The process definition: the given stages, or acceptance then decision by the department."""
+        """The process definition: the given stages, or review and decision by the department."""
         stages = self.stages
         if not stages:
-            if self.promised_days == 1:
-                stages = (("受理审查", 1, (self.department,)),)
-            else:
-                stages = (
-                    ("受理", 1, (self.department,)),
-                    ("审查决定", self.promised_days - 1, (self.department,)),
-                )
+            # Acceptance (受理) is the case's own step before the stages; what follows is the review.
+            stages = (("审查决定", self.promised_days, (self.department,)),)
         return [
             {"name": name, "days": days, "departments": list(departments)}
             for name, days, departments in stages
@@ -833,8 +828,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         result_type="licence",
         result_name="不动产权证书",
         stages=(
-            ("受理", 1, ("luan-bdc",)),
-            ("登记审核与税费征收", 1, ("luan-bdc", "luan-swj")),
+            ("登记审核与税费征收", 2, ("luan-bdc", "luan-swj")),
             ("登簿发证", 1, ("luan-bdc",)),
         ),
     ),
@@ -998,7 +992,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("start-up",),
         result_type="licence",
         result_name="公共场所卫生许可证",
-        stages=(("受理", 1, ("luan-wjw",)), ("现场核查", 3, ("luan-wjw",)), ("审批决定", 1, ("luan-wjw",))),
+        stages=(("现场核查", 4, ("luan-wjw",)), ("审批决定", 1, ("luan-wjw",))),
     ),
     ItemSpec(
         "luan-wjw",

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CaseStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SUBMITTED = "submitted", _("Submitted, awaiting pre-review")
+    CORRECTION = "correction", _("Awaiting corrections")
+    IN_REVIEW = "in_review", _("Accepted, under review")
+    SUSPENDED = "suspended", _("Suspended (special procedure)")
+    RESULT_READY = "result_ready", _("Approved, awaiting delivery")
+    COMPLETED = "completed", _("Completed")
+    REFUSED = "refused", _("Refused")
+    NOT_ACCEPTED = "not_accepted", _("Not accepted")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# Statuses in which the case is still open (the applicant waits for the administration or acts).
+OPEN_STATUSES = frozenset(
+    {
+        CaseStatus.SUBMITTED,
+        CaseStatus.CORRECTION,
+        CaseStatus.IN_REVIEW,
+        CaseStatus.SUSPENDED,
+        CaseStatus.RESULT_READY,
+    }
+)
+# Statuses in which the applicant may still withdraw: before any decision.
+WITHDRAWABLE_STATUSES = frozenset(
+    {CaseStatus.SUBMITTED, CaseStatus.CORRECTION, CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED}
+)
+FINAL_STATUSES = frozenset(
+    {CaseStatus.COMPLETED, CaseStatus.REFUSED, CaseStatus.NOT_ACCEPTED, CaseStatus.WITHDRAWN}
+)
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("Online")
+    WINDOW = "window", _("At the window")
+    API = "api", _("Through the API")
+    BUNDLE = "bundle", _("Themed bundle")
+
+
+class StageStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("In progress")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class TaskOutcome(models.TextChoices):
+    APPROVE = "approve", _("Approve")
+    REFUSE = "refuse", _("Refuse")
+
+
+class Decision(models.TextChoices):
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+
+
+class MaterialStatus(models.TextChoices):
+    PROVIDED = "provided", _("Provided")
+    DEFERRED = "deferred", _("May follow later")
+
+
+class MaterialOrigin(models.TextChoices):
+    APPLICANT = "applicant", _("Uploaded by the applicant")
+    WINDOW_SCAN = "window_scan", _("Scanned at the window")
+
+
+class DeliveryMethod(models.TextChoices):
+    PICKUP = "pickup", _("Pickup at the window")
+    POST = "post", _("By post")
+    ONLINE = "online", _("Electronic result online")
+
+
+class SuspensionKind(models.TextChoices):
+    HEARING = "hearing", _("Hearing")
+    EXPERT_REVIEW = "expert_review", _("Expert review")
+    INSPECTION = "inspection", _("Inspection, testing or appraisal")
+    PUBLIC_NOTICE = "public_notice", _("Public notice")
+    ON_SITE = "on_site", _("On-site verification")
+    OTHER = "other", _("Other special procedure")
+
+
+class EventKind(models.TextChoices):
+    SUBMITTED = "submitted", _("Application submitted")
+    CORRECTION_REQUESTED = "correction_requested", _("One-time notice of corrections issued")
+    RESUBMITTED = "resubmitted", _("Corrected application resubmitted")
+    ACCEPTED = "accepted", _("Application accepted")
+    NOT_ACCEPTED = "not_accepted", _("Application not accepted")
+    STAGE_STARTED = "stage_started", _("Stage started")
+    OPINION = "opinion", _("Department opinion given")
+    STAGE_DONE = "stage_done", _("Stage finished")
+    MATERIAL_ADDED = "material_added", _("Deferred material provided")
+    SUSPENDED = "suspended", _("Clock suspended for a special procedure")
+    RESUMED = "resumed", _("Clock resumed")
+    APPROVED = "approved", _("Approved")
+    REFUSED = "refused", _("Refused")
+    DELIVERED = "delivered", _("Result delivered, case completed")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")
