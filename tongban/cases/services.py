@@ -430,6 +430,10 @@ def _apply(
 ) -> Case:
     if by.kind != AccountKind.STAFF:
         _acting_for(applicant, by)
+    elif not permissions.can_intake(by, item.department):
+        raise PermissionDenied(
+            _("Your window does not accept applications for this department."), code="not_your_department"
+        )
     version = _check_applicable(item, applicant)
     case = Case(
         item=item,

@@ -182,6 +182,17 @@ def test_another_citizen_cannot_touch_a_draft(item: ServiceItem, citizen: User) 
 # --- pre-review ------------------------------------------------------------------------------
 
 
+def test_only_a_clerk_of_the_jurisdiction_files_for_a_walk_in(
+    item: ServiceItem, citizen: User, county_clerk: User, clerk: User
+) -> None:
+    with pytest.raises(PermissionDenied) as caught:
+        submitted_case(item, citizen, by=county_clerk)
+    assert caught.value.code == "not_your_department"
+    case = submitted_case(item, citizen, by=clerk, channel="window")
+    assert case.submitted_by == clerk
+    assert set(case.materials.values_list("origin", flat=True)) == {"window_scan"}
+
+
 def test_one_time_notice_then_resubmission(item: ServiceItem, citizen: User, clerk: User) -> None:
     case = submitted_case(item, citizen)
     with pytest.raises(ValidationFailed) as caught:
