@@ -64,8 +64,8 @@ class TaskOutcome(models.TextChoices):
 
 
 class Decision(models.TextChoices):
-    APPROVED = "approved", _("Approved")
-    REFUSED = "refused", _("Refused")
+    APPROVED = "approved", _("Granted")
+    REFUSED = "refused", _("Not granted")
 
 
 class MaterialStatus(models.TextChoices):
@@ -105,7 +105,7 @@ class EventKind(models.TextChoices):
     MATERIAL_ADDED = "material_added", _("Deferred material provided")
     SUSPENDED = "suspended", _("Clock suspended for a special procedure")
     RESUMED = "resumed", _("Clock resumed")
-    APPROVED = "approved", _("Approved")
-    REFUSED = "refused", _("Refused")
+    APPROVED = "approved", _("Decision: granted")
+    REFUSED = "refused", _("Decision: not granted")
     DELIVERED = "delivered", _("Result delivered, case completed")
     WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")

@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('accepted_at', models.DateTimeField(blank=True, null=True, verbose_name='accepted at')),
                 ('due_at', models.DateTimeField(blank=True, help_text='Acceptance plus the promised working days, plus any suspension.', null=True, verbose_name='promised completion')),
                 ('correction_rounds', models.PositiveSmallIntegerField(default=0, verbose_name='correction rounds')),
-                ('decision', models.CharField(blank=True, choices=[('approved', 'Approved'), ('refused', 'Refused')], max_length=16, verbose_name='decision')),
+                ('decision', models.CharField(blank=True, choices=[('approved', 'Granted'), ('refused', 'Not granted')], max_length=16, verbose_name='decision')),
                 ('decision_opinion', models.TextField(blank=True, verbose_name='decision opinion')),
                 ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='decided at')),
                 ('not_accepted_reason', models.TextField(blank=True, verbose_name='reason for not accepting')),
@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
             name='CaseEvent',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('submitted', 'Application submitted'), ('correction_requested', 'One-time notice of corrections issued'), ('resubmitted', 'Corrected application resubmitted'), ('accepted', 'Application accepted'), ('not_accepted', 'Application not accepted'), ('stage_started', 'Stage started'), ('opinion', 'Department opinion given'), ('stage_done', 'Stage finished'), ('material_added', 'Deferred material provided'), ('suspended', 'Clock suspended for a special procedure'), ('resumed', 'Clock resumed'), ('approved', 'Approved'), ('refused', 'Refused'), ('delivered', 'Result delivered, case completed'), ('withdrawn', 'Withdrawn by the applicant')], max_length=24, verbose_name='event')),
+                ('kind', models.CharField(choices=[('submitted', 'Application submitted'), ('correction_requested', 'One-time notice of corrections issued'), ('resubmitted', 'Corrected application resubmitted'), ('accepted', 'Application accepted'), ('not_accepted', 'Application not accepted'), ('stage_started', 'Stage started'), ('opinion', 'Department opinion given'), ('stage_done', 'Stage finished'), ('material_added', 'Deferred material provided'), ('suspended', 'Clock suspended for a special procedure'), ('resumed', 'Clock resumed'), ('approved', 'Decision: granted'), ('refused', 'Decision: not granted'), ('delivered', 'Result delivered, case completed'), ('withdrawn', 'Withdrawn by the applicant')], max_length=24, verbose_name='event')),
                 ('at', models.DateTimeField(auto_now_add=True, verbose_name='time')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
                 ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
