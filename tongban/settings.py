@@ -262,6 +262,29 @@ LOGGING = logging_config(
 # --- Tongban ---------------------------------------------------------------------------------
 TONGBAN_DEMO_PASSWORD = env_str("TONGBAN_DEMO_PASSWORD", "Tongban2026!")
 TONGBAN_SITE_NAME = env_str("TONGBAN_SITE_NAME", "六安市政务服务网")
+
+# --- Outbound messages (tongban.notifications.channels) ----------------------------------------
+# SMS: "file" appends JSON lines to var/outbox/sms.jsonl, "console" logs one masked line; a real
+# gateway is another backend. E-mail goes through Django's mail framework: "file" writes to
+# var/outbox/mail/, "console" prints, "smtp" uses the TONGBAN_EMAIL_* server settings.
+TONGBAN_SMS_BACKEND = env_choice(
+    "TONGBAN_SMS_BACKEND", "file" if DEV else "console", {"console", "file", "locmem"}
+)
+_EMAIL_BACKENDS = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+}
+EMAIL_BACKEND = _EMAIL_BACKENDS[
+    env_choice("TONGBAN_EMAIL_BACKEND", "file" if DEV else "console", set(_EMAIL_BACKENDS))
+]
+EMAIL_FILE_PATH = VAR_DIR / "outbox" / "mail"
+EMAIL_HOST = env_str("TONGBAN_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("TONGBAN_EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("TONGBAN_EMAIL_USER")
+EMAIL_HOST_PASSWORD = env_str("TONGBAN_EMAIL_PASSWORD")
+EMAIL_USE_TLS = env_bool("TONGBAN_EMAIL_TLS", default=False)
+DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "noreply@tongban.invalid")
 # Lockout is per login identifier on purpose: offices share one NAT address, and locking an IP would
 # lock out a whole service hall. Credential stuffing is met by the per-identifier limit plus rate limits.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

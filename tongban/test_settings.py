@@ -11,3 +11,6 @@ from tongban.settings import *  # noqa: F403
 # append from several threads at a time need real locking.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "pytest-db.sqlite3")}  # noqa: F405
+
+# Outbound SMS are kept in memory (tongban.notifications.channels.outbox) for the tests to read.
+TONGBAN_SMS_BACKEND = "locmem"
