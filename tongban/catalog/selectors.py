@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When
+from collections.abc import Iterable
+
+from django.db.models import Case, IntegerField, Prefetch, Q, QuerySet, Value, When, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -11,7 +13,7 @@ from tongban.catalog.models import Material, ServiceItem, ServiceItemVersion, Th
 from tongban.catalog.search import search_terms
 from tongban.core.errors import NotFound
 from tongban.identity import selectors as identity_selectors
-from tongban.identity.models import User
+from tongban.identity.models import Department, User
 
 SEARCH_LIMIT = 50
 
@@ -26,6 +28,7 @@ def themes(kind: str | None = None) -> QuerySet[Theme]:
 def published_items(
     *,
     department_id: int | None = None,
+    department_code: str | None = None,
     theme: str | None = None,
     service_object: str | None = None,
 ) -> QuerySet[ServiceItem]:
@@ -40,12 +43,19 @@ def published_items(
     )
     if department_id is not None:
         qs = qs.filter(department_id=department_id)
+    if department_code:
+        qs = qs.filter(department__code=department_code)
     if theme:
         qs = qs.filter(current_version__themes__code=theme)
     if service_object:
         obj = ServiceObject(service_object)
         qs = qs.filter(current_version__service_object__in=[obj, ServiceObject.BOTH])
     return qs
+
+
+def prefetch_themes(items: list[ServiceItem]) -> None:
+    """Load the themes of the items' current versions in one query (for a page of results)."""
+    prefetch_related_objects(items, Prefetch("current_version__themes"))
 
 
 def _version_detail() -> QuerySet[ServiceItemVersion]:
@@ -60,6 +70,24 @@ def published_version(*, item_id: int) -> ServiceItemVersion:
     if version is None:
         raise NotFound(_("This service item is not available."), code="item_not_found")
     return version
+
+
+def published_version_by_code(*, implementation_code: str) -> ServiceItemVersion:
+    """The current version of the published item with this implementation code, or ``item_not_found``."""
+    item_id = (
+        published_items().filter(implementation_code=implementation_code).values_list("pk", flat=True).first()
+    )
+    if item_id is None:
+        raise NotFound(_("This service item is not available."), code="item_not_found")
+    return published_version(item_id=item_id)
+
+
+def department_names(codes: Iterable[str]) -> dict[str, str]:
+    """Department names by code, for showing a process's stages (unknown codes are left out)."""
+    wanted = set(codes)
+    if not wanted:
+        return {}
+    return dict(Department.objects.filter(code__in=wanted).values_list("code", "name"))
 
 
 def version_by_id(*, version_id: int) -> ServiceItemVersion:
@@ -98,8 +126,17 @@ def _contains(field: str, term: str) -> Q:
     return Q(**{f"{field}__{lookup}": term})
 
 
-def search_published(query: str, *, limit: int = SEARCH_LIMIT) -> list[ServiceItem]:
+def search_published(
+    query: str,
+    *,
+    limit: int = SEARCH_LIMIT,
+    department_code: str | None = None,
+    theme: str | None = None,
+    service_object: str | None = None,
+) -> list[ServiceItem]:
     """Published items matching the query's segmented terms in their name or conditions.
+
+    The keyword filters narrow the search as they narrow ``published_items``.
 
     Items matching more terms in the name come first, then more terms in the conditions. Each
     term is a substring match (``_contains``), which runs on SQLite and PostgreSQL alike
@@ -120,7 +157,7 @@ def search_published(query: str, *, limit: int = SEARCH_LIMIT) -> list[ServiceIt
     total_name = sum(name_hits[1:], name_hits[0])
     total_conditions = sum(condition_hits[1:], condition_hits[0])
     qs = (
-        published_items()
+        published_items(department_code=department_code, theme=theme, service_object=service_object)
         .filter(matches)
         .annotate(
             name_score=Coalesce(total_name, Value(0), output_field=IntegerField()),
