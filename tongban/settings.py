@@ -285,6 +285,12 @@ EMAIL_HOST_USER = env_str("TONGBAN_EMAIL_USER")
 EMAIL_HOST_PASSWORD = env_str("TONGBAN_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("TONGBAN_EMAIL_TLS", default=False)
 DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "noreply@tongban.invalid")
+
+# --- Appointments ------------------------------------------------------------------------------
+# An applicant who missed this many bookings within the look-back window may not book for a while.
+TONGBAN_APPOINTMENT_NO_SHOW_LIMIT = env_int("TONGBAN_APPOINTMENT_NO_SHOW_LIMIT", 3, minimum=1)
+TONGBAN_APPOINTMENT_NO_SHOW_WINDOW_DAYS = env_int("TONGBAN_APPOINTMENT_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
+TONGBAN_APPOINTMENT_BAN_DAYS = env_int("TONGBAN_APPOINTMENT_BAN_DAYS", 30, minimum=1)
 # Lockout is per login identifier on purpose: offices share one NAT address, and locking an IP would
 # lock out a whole service hall. Credential stuffing is met by the per-identifier limit plus rate limits.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
