@@ -12,7 +12,7 @@ from typing import Any
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -94,11 +94,8 @@ def service_search(request: HttpRequest) -> HttpResponse:
 
 
 def _apply_url(item: ServiceItem) -> str:
-    """The online application page, once the case module provides one (URL name ``cases:apply``)."""
-    try:
-        return reverse("cases:apply", kwargs={"implementation_code": item.implementation_code})
-    except NoReverseMatch:
-        return ""
+    """The online hall's application page (anonymous visitors are sent to log in first)."""
+    return reverse("hall:apply", kwargs={"implementation_code": item.implementation_code})
 
 
 @require_GET

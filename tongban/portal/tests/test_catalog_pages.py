@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.http import HttpRequest, HttpResponse
 from django.test import Client
-from django.urls import include, path, reverse
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -271,13 +270,15 @@ def test_guide_shows_the_published_version(client: Client, catalogue: Any) -> No
     assert zh("Level 3: online application and pre-review") in page
 
 
-def test_guide_without_an_apply_page_sends_the_applicant_to_the_window(
+def test_guide_without_online_application_sends_the_applicant_to_the_window(
     client: Client, catalogue: Any
 ) -> None:
     obj = catalogue["birth"]
     version = obj.current_version
     assert version is not None
     version.window_address = "六安市妇幼保健院门诊二楼"
+    version.online_depth = 1
+    version.channels = ["window"]
     version.save()
     page = text(client.get(guide_url(obj)))
     assert zh("Apply in person at:") in page
@@ -285,28 +286,15 @@ def test_guide_without_an_apply_page_sends_the_applicant_to_the_window(
     assert zh("Apply online") not in page
 
 
-def _case_apply(request: HttpRequest, implementation_code: str) -> HttpResponse:
-    return HttpResponse(implementation_code)
-
-
-# A URL configuration with the case module's ``cases:apply``, for the guide's apply button.
-urlpatterns = [
-    path("", include("tongban.urls")),
-    path("apply/", include(([path("<str:implementation_code>/", _case_apply, name="apply")], "cases"))),
-]
-
-
-def test_guide_links_to_online_application_once_the_case_module_offers_it(
-    client: Client, catalogue: Any, settings: Any
-) -> None:
-    settings.ROOT_URLCONF = __name__
+def test_guide_links_to_the_online_hall(client: Client, catalogue: Any) -> None:
     obj = catalogue["id_card"]
     version = obj.current_version
     assert version is not None
     version.window_address = "六安市政务服务中心一楼"
     version.save()
     page = client.get(guide_url(obj)).content.decode()
-    assert f'<a class="button" href="/apply/{obj.implementation_code}/">{zh("Apply online")}</a>' in page
+    apply_url = reverse("hall:apply", args=[obj.implementation_code])
+    assert f'<a class="button" href="{apply_url}">{zh("Apply online")}</a>' in page
     assert zh("Or apply in person at:") in html.unescape(page)
     # An item that cannot be applied for online (level 1, window only) keeps the window.
     version.online_depth = 1
