@@ -40,6 +40,8 @@ ACTION_LABELS: dict[str, Promise] = {
     "catalog.material_remove": _("Material removed from a service item"),
     "catalog.form_set": _("Application form of a service item set"),
     "catalog.process_set": _("Process of a service item set"),
+    "catalog.export": _("Service catalogue exported to Excel"),
+    "catalog.import": _("Service catalogue imported from Excel"),
     "case.draft_saved": _("Application draft saved"),
     "case.draft_discarded": _("Application draft discarded"),
     "case.material_uploaded": _("Material uploaded to a case"),

@@ -14,6 +14,7 @@ time, tied to the item, so step three cannot be reached for anyone the clerk did
 
 from __future__ import annotations
 
+import io
 import re
 import secrets
 import time
@@ -37,6 +38,7 @@ from django_ratelimit.core import is_ratelimited
 from tongban.cases import casework, selectors, services
 from tongban.cases.choices import Channel, MaterialOrigin, MaterialStatus, StageStatus
 from tongban.cases.models import Case, CaseMaterial, CaseTask
+from tongban.cases.notices import NoticeKind, notice_pdf, notices_for
 from tongban.catalog import selectors as catalog_selectors
 from tongban.catalog.choices import MaterialSource
 from tongban.catalog.forms_schema import build_form_class, submission_to_json
@@ -315,6 +317,7 @@ def _detail_page(
         "suspend_form": bound.get("suspend") or SuspendForm(),
         "deliver_form": bound.get("deliver") or DeliverForm(),
         "submitted_by_clerk": case.channel == Channel.WINDOW,
+        "notices": [(n.title, _notice_url(case, n.kind, n.round)) for n in notices_for(case)],
     }
     return render(request, "portal/casework/case_detail.html", context, status=status)
 
@@ -327,7 +330,8 @@ def _refused(
         raise DjangoPermissionDenied(str(exc.message))
     if isinstance(exc, NotFound):
         raise Http404(str(exc.message))
-    if hasattr(form, "add_domain_error"):
+    # The message is shown at the top of the page; the form shows it again only on its own fields.
+    if hasattr(form, "add_domain_error") and any(name in form.fields for name in exc.fields):
         form.add_domain_error(exc)
     return _detail_page(request, user, case, bound={name: form}, error=exc, status=exc.status)
 
@@ -365,6 +369,31 @@ def material_download(request: HttpRequest, pk: int, file_id: int) -> HttpRespon
     return cast(HttpResponse, response)
 
 
+def _notice_url(case: Case, kind: str, round: int | None) -> str:
+    if round is None:
+        return reverse("casework:notice", kwargs={"pk": case.pk, "kind": kind})
+    return reverse("casework:notice_round", kwargs={"pk": case.pk, "kind": kind, "round": round})
+
+
+@staff_required(*CASE_ROLES)
+@require_GET
+def notice_download(request: HttpRequest, pk: int, kind: str, round: int | None = None) -> HttpResponse:
+    """A written notice of the case as a PDF, opened in the browser to print it for the applicant."""
+    user = portal_user(request)
+    case = _case_or_404(user, pk)
+    if kind not in NoticeKind.values:
+        raise Http404
+    try:
+        title, pdf = notice_pdf(case, NoticeKind(kind), round=round)
+    except NotFound as exc:
+        raise Http404(str(exc.message)) from None
+    response = FileResponse(
+        io.BytesIO(pdf), filename=f"{title}-{case.number}.pdf", content_type="application/pdf"
+    )
+    response["Cache-Control"] = "private, no-store"
+    return cast(HttpResponse, response)
+
+
 @staff_required(*HANDLER_ROLES)
 @require_POST
 def case_accept(request: HttpRequest, pk: int) -> HttpResponse:
@@ -382,7 +411,11 @@ def case_accept(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except DomainError as exc:
         return _refused(request, user, case, exc, name="accept", form=form)
-    messages.success(request, _("Application %(number)s accepted.") % {"number": case.number})
+    messages.success(
+        request,
+        _("Application %(number)s accepted. Print the notice of acceptance for the applicant.")
+        % {"number": case.number},
+    )
     return redirect(_detail_url(case))
 
 

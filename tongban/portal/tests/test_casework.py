@@ -443,3 +443,19 @@ def test_workbench_shows_case_counts(case: Case, clerk: User) -> None:
     html = response.content.decode()
     assert reverse("casework:case_list") in html
     assert reverse("casework:window_search") in html
+
+
+def test_notice_of_acceptance_prints_for_staff_of_the_case_only(
+    case: Case, clerk: User, other_approver: User
+) -> None:
+    accepted(case, clerk)
+    client = logged_in(clerk)
+    url = reverse("casework:notice", kwargs={"pk": case.pk, "kind": "acceptance"})
+    assert url in client.get(detail(case)).content.decode()
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/pdf"
+    assert b"".join(response.streaming_content).startswith(b"%PDF")  # type: ignore[attr-defined]
+    assert logged_in(other_approver).get(url).status_code == 404
+    missing = reverse("casework:notice", kwargs={"pk": case.pk, "kind": "decision"})
+    assert client.get(missing).status_code == 404
