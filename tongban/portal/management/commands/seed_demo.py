@@ -20,6 +20,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from tongban.appointments.demo import seed as seed_appointments
 from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
 from tongban.identity.demo import seed_demo
@@ -88,6 +89,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 result = seed_demo()
                 catalog = seed_catalog()
+                seed_appointments()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
         accounts = [a.as_dict() for a in result.accounts]
