@@ -1,7 +1,8 @@
 """``python manage.py seed_demo``: build the demo city (六安市), its accounts and its service catalogue.
 
 Safe to run again: only what is missing is created. Lives in the portal because it seeds several
-apps (identity, then catalog), which the domain apps may not import from each other that way round.
+apps (identity, then catalog, then cases), which the domain apps may not import from each other that
+way round.
 
 seed_demo                                   seed, then print a summary and the accounts table
 seed_demo --json                            seed, then print only the accounts as a JSON array
@@ -20,7 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tongban.appointments.demo import seed as seed_appointments
+from tongban.cases.demo import seed as seed_cases
 from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
 from tongban.identity.demo import seed_demo
@@ -89,15 +90,19 @@ class Command(BaseCommand):
             with transaction.atomic():
                 result = seed_demo()
                 catalog = seed_catalog()
-                seed_appointments()
+                cases = seed_cases()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
-        accounts = [a.as_dict() for a in result.accounts]
+        accounts = [a.as_dict() for a in [*result.accounts, *cases.accounts]]
         summary = (
             f"demo data: {result.departments_created} departments, {result.accounts_created} accounts, "
-            f"{result.agents_created} agent links, {catalog.items_created} service items created "
-            f"in {time.monotonic() - started:.1f} s"
-            + ("" if result.changed or catalog.changed else " (everything was already there)")
+            f"{result.agents_created} agent links, {catalog.items_created} service items created and "
+            f"{cases.cases_created} demo cases in {time.monotonic() - started:.1f} s"
+            + (
+                ""
+                if result.changed or catalog.changed or cases.changed
+                else " (everything was already there)"
+            )
         )
         if options["json"]:  # stdout carries only the accounts; the summary goes to stderr
             self.stderr.write(summary)
