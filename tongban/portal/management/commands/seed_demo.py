@@ -21,6 +21,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from tongban.appointments.demo import seed as seed_appointments
 from tongban.cases.demo import seed as seed_cases
 from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
@@ -90,6 +91,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 result = seed_demo()
                 catalog = seed_catalog()
+                seed_appointments()
                 cases = seed_cases()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
