@@ -311,6 +311,11 @@ def _detail_page(
         "error": error,
         "accept_form": bound.get("accept") or AcceptForm(deferrable=deferrable),
         "deferrable": deferrable,
+        "blocking": [
+            ln.material
+            for ln in lines
+            if ln.missing and ln.material.required and not ln.material.may_follow_later
+        ],
         "correction_formset": bound.get("correction")
         or correction_formset(targets=_correction_targets(case, lines)),
         "not_accept_form": bound.get("not_accept") or NotAcceptForm(),
@@ -330,10 +335,12 @@ def _refused(
         raise DjangoPermissionDenied(str(exc.message))
     if isinstance(exc, NotFound):
         raise Http404(str(exc.message))
-    # The message is shown at the top of the page; the form shows it again only on its own fields.
-    if hasattr(form, "add_domain_error") and any(name in form.fields for name in exc.fields):
+    # An error about the form's own fields shows on the form; any other at the top of the page.
+    on_form = hasattr(form, "add_domain_error") and any(field in form.fields for field in exc.fields)
+    if on_form:
         form.add_domain_error(exc)
-    return _detail_page(request, user, case, bound={name: form}, error=exc, status=exc.status)
+    error = None if on_form else exc
+    return _detail_page(request, user, case, bound={name: form}, error=error, status=exc.status)
 
 
 @staff_required(*CASE_ROLES)
