@@ -44,7 +44,6 @@ from tongban.catalog.choices import MaterialSource, OnlineDepth, ServiceObject
 from tongban.catalog.forms_schema import build_form_class
 from tongban.catalog.models import Material, ServiceItemVersion
 from tongban.core.errors import DomainError, NotFound
-from tongban.core.masking import mask_name
 from tongban.identity.choices import AccountKind
 from tongban.identity.models import User
 from tongban.identity.selectors import enterprises_represented_by, portal_user
@@ -119,7 +118,7 @@ def _applicant_choices(user: User, version: ServiceItemVersion) -> list[tuple[st
     choices: list[tuple[str, str, User]] = []
     if user.kind == AccountKind.CITIZEN:
         if for_persons:
-            choices.append((SELF, _("Myself (%(name)s)") % {"name": mask_name(user.name)}, user))
+            choices.append((SELF, _("Myself (%(name)s)") % {"name": user.name}, user))
         if for_enterprises:
             for enterprise in enterprises_represented_by(user).order_by("name"):
                 label = _("Enterprise %(name)s (as its agent)") % {"name": enterprise.name}
@@ -382,7 +381,11 @@ def _application(
                     return redirect("hall:case_detail", pk=saved.pk)
                 return _submitted(request, saved)
         else:
-            error = _("Please correct the marked answers and files.")
+            # The form's own summary lists the answers to correct; files and the applicant are named here.
+            if applicant is None:
+                error = _("Choose whom you are applying for.")
+            elif any(row.errors for row in rows):
+                error = _("Please correct the marked files.")
             status = 400
     else:
         form = form_class(initial=case.form_data if case is not None else None)
@@ -499,7 +502,6 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stages": list(case.stages.all()),
         "corrections": list(case.corrections.all()),
         "correction": _open_correction(case),
-        "editable": case.status in EDITABLE_STATUSES,
         "is_draft": case.status == CaseStatus.DRAFT,
         "can_withdraw": case.status in WITHDRAWABLE_STATUSES,
         "deferred_rows": [r for r in rows if r.deferred]
