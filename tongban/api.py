@@ -12,9 +12,9 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
-from tongban.core.errors import DomainError
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
+from tongban.core.errors import DomainError
 from tongban.identity.api import router as identity_router
 
 log = structlog.get_logger("tongban.api")
