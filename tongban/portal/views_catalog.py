@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from tongban.bundles import selectors as bundle_selectors
 from tongban.catalog import selectors
 from tongban.catalog.choices import Channel, MaterialSource, OnlineDepth, ServiceObject, ThemeKind
 from tongban.catalog.models import ServiceItem
@@ -76,7 +77,13 @@ def service_list(request: HttpRequest) -> HttpResponse:
 def service_search(request: HttpRequest) -> HttpResponse:
     """Chinese full-text search over published items (jieba-segmented; ADR 0009)."""
     query = " ".join(request.GET.get("q", "").split())
-    context: dict[str, Any] = {"q": query, "results": None, "error": "", "max_length": MAX_QUERY_LENGTH}
+    context: dict[str, Any] = {
+        "q": query,
+        "results": None,
+        "bundles": [],
+        "error": "",
+        "max_length": MAX_QUERY_LENGTH,
+    }
     status = 200
     if not query:
         context["error"] = _(
@@ -90,6 +97,8 @@ def service_search(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         context["results"] = selectors.search_published(query)
+        # Themed bundles (一件事一次办) that match come first: one application instead of several.
+        context["bundles"] = bundle_selectors.search_bundles(query)
     return render(request, "portal/catalog/search.html", context, status=status)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,11 @@ CHILD_NAME: dict[str, Any] = {
     "options": [],
     "validation": {"max_length": 20},
 }
+
+
+@pytest.fixture(autouse=True)
+def _media(settings: Any, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 def with_form(item: ServiceItem, schema: list[dict[str, Any]]) -> ServiceItem:
