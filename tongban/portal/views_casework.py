@@ -684,8 +684,8 @@ def window_apply(request: HttpRequest, item_id: int) -> HttpResponse:
                     channel=Channel.WINDOW,
                 )
             except DomainError as exc:
-                if isinstance(exc, PermissionDenied):
-                    raise DjangoPermissionDenied(str(exc.message)) from None
+                # The clerk's own right was checked above: a refusal here is about the application
+                # (an item not for this kind of applicant, a bad file), so it belongs on the form.
                 form.add_error(None, str(exc.message))
                 for field, errors in exc.fields.items():
                     if field in form.fields:

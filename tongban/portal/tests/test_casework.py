@@ -459,3 +459,66 @@ def test_notice_of_acceptance_prints_for_staff_of_the_case_only(
     assert logged_in(other_approver).get(url).status_code == 404
     missing = reverse("casework:notice", kwargs={"pk": case.pk, "kind": "decision"})
     assert client.get(missing).status_code == 404
+
+
+def test_supervisor_reads_but_cannot_act(case: Case, supervisor: User) -> None:
+    client = logged_in(supervisor)
+    page = client.get(detail(case))
+    assert page.status_code == 200
+    assert not page.context["any_action"]
+    assert reverse("casework:case_accept", args=[case.pk]) not in page.content.decode()
+    assert client.post(action(case, "case_accept"), {}).status_code == 403
+    assert client.get(WINDOW).status_code == 403
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SUBMITTED
+
+
+def _identify(client: Client, item: ServiceItem, id_number: str, name: str) -> Any:
+    return client.post(
+        reverse("casework:window_identify", args=[item.pk]), {"id_number": id_number, "name": name}
+    )
+
+
+def test_window_identifies_an_enterprise_by_credit_code(
+    clerk: User, enterprise: User, department: Department
+) -> None:
+    item = published_item(department, service_object="both")
+    response = _identify(logged_in(clerk), item, str(enterprise.credit_code), enterprise.name)
+    assert response.status_code == 302
+
+
+def test_window_identification_holds_for_that_item_only(
+    clerk: User, citizen: User, item: ServiceItem, department: Department
+) -> None:
+    client = logged_in(clerk)
+    assert _identify(client, item, str(citizen.resident_id), citizen.name).status_code == 302
+    other = published_item(department)
+    response = client.get(reverse("casework:window_apply", args=[other.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("casework:window_identify", args=[other.pk])
+
+
+def test_window_application_sent_twice_files_one_case(clerk: User, citizen: User, item: ServiceItem) -> None:
+    client = logged_in(clerk)
+    _identify(client, item, str(citizen.resident_id), citizen.name)
+    apply_url = reverse("casework:window_apply", args=[item.pk])
+    key = client.get(apply_url).context["form"]["key"].value()
+    assert client.post(apply_url, {**FORM_ANSWERS, "key": key}).status_code == 302
+    # The same form sent again (a double click, a reload): identification is gone, so it asks again.
+    _identify(client, item, str(citizen.resident_id), citizen.name)
+    assert client.post(apply_url, {**FORM_ANSWERS, "key": key}).status_code == 302
+    assert Case.objects.count() == 1
+
+
+def test_window_application_not_for_this_applicant_is_shown_on_the_form(
+    clerk: User, enterprise: User, department: Department
+) -> None:
+    item = published_item(department, service_object="person")
+    client = logged_in(clerk)
+    _identify(client, item, str(enterprise.credit_code), enterprise.name)
+    apply_url = reverse("casework:window_apply", args=[item.pk])
+    key = client.get(apply_url).context["form"]["key"].value()
+    response = client.post(apply_url, {**FORM_ANSWERS, "key": key})
+    assert response.status_code == 403
+    assert response.context["form"].non_field_errors()
+    assert not Case.objects.exists()
