@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_ratelimit.core import is_ratelimited
 
 from tongban.cases import casework, selectors, services
-from tongban.cases.choices import Channel, MaterialOrigin, MaterialStatus, StageStatus
+from tongban.cases.choices import CaseStatus, Channel, MaterialOrigin, MaterialStatus, StageStatus
 from tongban.cases.models import Case, CaseMaterial, CaseTask
 from tongban.cases.notices import NoticeKind, notice_pdf, notices_for
 from tongban.catalog import selectors as catalog_selectors
@@ -81,9 +81,12 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 # --- helpers -------------------------------------------------------------------------------------
 
 
-def _urgency(due_at: datetime | None, now: datetime) -> str:
-    """ "overdue", "at_risk" (due within ``AT_RISK_DAYS`` working days) or ""."""
-    if due_at is None:
+def _urgency(due_at: datetime | None, now: datetime, status: str) -> str:
+    """How close the deadline is: overdue, at risk (``AT_RISK_DAYS`` working days or fewer), or "".
+
+    Only while the clock runs: a suspended case's deadlines move when it resumes.
+    """
+    if due_at is None or status != CaseStatus.IN_REVIEW:
         return ""
     if due_at < now:
         return "overdue"
@@ -105,7 +108,7 @@ def _row(case: Case, now: datetime, *, task: CaseTask | None = None) -> Row:
         case=case,
         applicant=mask_name(case.applicant_name),
         due_at=due,
-        urgency=_urgency(due, now) if case.status not in ("completed",) else "",
+        urgency=_urgency(due, now, case.status),
         stage=task.stage.name if task is not None else "",
     )
 
@@ -177,19 +180,22 @@ def case_list(request: HttpRequest) -> HttpResponse:
         raise Http404
     now = timezone.now()
     counts = queue_counts(user)
-    context: dict[str, Any] = {"tab": tab, "tabs": tabs, "counts": counts, "page": None}
-    if tab == "intake":
-        rows = [_row(c, now) for c in selectors.intake_queue(user)]
-    elif tab == "tasks":
-        rows = [_row(t.case, now, task=t) for t in selectors.task_queue(user)]
-    elif tab == "delivery":
-        rows = [_row(c, now) for c in selectors.delivery_queue(user)]
+    context: dict[str, Any] = {"tab": tab, "tabs": tabs, "counts": counts}
+    number = request.GET.get("page")
+    if tab == "tasks":
+        task_page = Paginator(selectors.task_queue(user), PAGE_SIZE).get_page(number)
+        context.update(page=task_page, rows=[_row(t.case, now, task=t) for t in task_page.object_list])
     else:
-        form = CaseFilterForm(request.GET, items=_item_choices(user))
-        page = Paginator(_filtered(user, form), PAGE_SIZE).get_page(request.GET.get("page"))
-        rows = [_row(c, now) for c in page.object_list]
-        context.update(form=form, page=page)
-    context["rows"] = rows
+        if tab == "intake":
+            cases = selectors.intake_queue(user)
+        elif tab == "delivery":
+            cases = selectors.delivery_queue(user)
+        else:
+            form = CaseFilterForm(request.GET, items=_item_choices(user))
+            cases = _filtered(user, form)
+            context["form"] = form
+        page = Paginator(cases, PAGE_SIZE).get_page(number)
+        context.update(page=page, rows=[_row(c, now) for c in page.object_list])
     return render(request, "portal/casework/case_list.html", context)
 
 
@@ -305,7 +311,7 @@ def _detail_page(
         "applicant_id": revealed["id_number"] if revealed else mask_resident_id(case.applicant_id_number),
         "applicant_phone": revealed["phone"] if revealed else mask_phone(case.applicant_phone),
         "revealed": revealed is not None,
-        "urgency": _urgency(case.due_at, now) if case.status in ("in_review", "suspended") else "",
+        "urgency": _urgency(case.due_at, now, case.status),
         "stage_due": active[0].due_at if active else None,
         "open_suspension": next((s for s in case.suspensions.all() if s.ended_at is None), None),
         "error": error,
