@@ -71,6 +71,8 @@ def _create(spec: ItemSpec, department: Department, by: User) -> ServiceItem:
     draft = item.versions.get()
     for order, material in enumerate(spec.materials):
         services.material_add(version=draft, by=by, sort_order=order, **asdict(material))
+    if spec.form:
+        services.form_schema_set(version=draft, schema=list(spec.form), by=by)
     services.process_set(version=draft, stages=spec.process, by=by)
     services.item_version_publish(version=draft, by=by)
     return item

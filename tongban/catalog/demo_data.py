@@ -10,7 +10,8 @@ its licence or resource, none claims to be the national registry's number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 # Electronic licence types the platform can fetch instead of asking for a scan (电子证照).
 E_LICENCES: dict[str, str] = {
@@ -94,6 +95,9 @@ class ItemSpec:
     level: str = "city"
     # (stage name, working days, departments: one, or several for parallel branches); empty: default
     stages: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
+    # The application form (catalog.forms_schema); items applied for together in a themed bundle
+    # (一件事一次办) use the same keys for the same question, so the merged form asks it once.
+    form: tuple[dict[str, Any], ...] = field(default=(), hash=False)
 
     @property
     def basic_code(self) -> str:
@@ -139,6 +143,68 @@ def shared(name: str, code: str, *, required: bool = True) -> MaterialSpec:
         acceptance_standard="通过数据共享交换平台核验，无需提交。",
     )
 
+
+def ask(
+    key: str,
+    label: str,
+    kind: str = "text",
+    *,
+    required: bool = True,
+    options: tuple[str, ...] = (),
+    help_text: str = "",
+    **validation: Any,
+) -> dict[str, Any]:
+    """One question of an application form; choice options are given by their labels."""
+    if kind in ("text", "textarea") and "max_length" not in validation:
+        validation["max_length"] = 100 if kind == "text" else 500
+    return {
+        "key": key,
+        "label": label,
+        "type": kind,
+        "required": required,
+        "help_text": help_text,
+        "options": [{"value": f"o{n}", "label": text} for n, text in enumerate(options, start=1)],
+        "validation": validation,
+    }
+
+
+# Questions shared by several items (the same key is the same question in a bundle's merged form).
+CONTACT_PHONE = ask("contact_phone", "联系电话", "phone")
+GENDER = ("男", "女")
+RELATIONS = ("配偶", "子女", "父母", "其他近亲属")
+BANK_NAME = ask("bank_name", "开户银行")
+BANK_ACCOUNT = ask(
+    "bank_account", "收款银行账号", max_length=30, help_text="本人（申领人）名下一类银行账户。"
+)
+# 新生儿出生一件事: the child is the person the items are about.
+CHILD = (
+    ask("person_name", "新生儿姓名", max_length=20),
+    ask("person_gender", "新生儿性别", "choice", options=GENDER),
+    ask("birth_date", "出生日期", "date"),
+)
+PARENTS = (
+    ask("mother_name", "母亲姓名", max_length=20),
+    ask("mother_resident_id", "母亲公民身份号码", "resident_id"),
+    ask("father_name", "父亲姓名", max_length=20, required=False),
+    ask("father_resident_id", "父亲公民身份号码", "resident_id", required=False),
+)
+# 身后一件事: the deceased and the relative who applies.
+DECEASED = (
+    ask("deceased_name", "死者姓名", max_length=20),
+    ask("deceased_resident_id", "死者公民身份号码", "resident_id"),
+    ask("death_date", "死亡日期", "date"),
+    ask("relationship", "申办人与死者关系", "choice", options=RELATIONS),
+)
+# 退休一件事 and the like: the insured person.
+INSURED = (
+    ask("person_name", "姓名", max_length=20),
+    ask("person_resident_id", "公民身份号码", "resident_id"),
+)
+# 开办餐饮店一件事: the shop.
+SHOP = (
+    ask("business_name", "店铺名称（字号）", max_length=50),
+    ask("business_address", "经营场所地址"),
+)
 
 ID_CARD = licence("居民身份证", "DZZZ-JMSFZ")
 HOUSEHOLD = licence("居民户口簿", "DZZZ-JMHKB")
@@ -218,6 +284,18 @@ ITEMS: tuple[ItemSpec, ...] = (
         visits=0,
         result_type="licence",
         result_name="居民户口簿（户口登记）",
+        form=(
+            *CHILD,
+            *PARENTS,
+            ask("household_address", "申报户口登记地址（父亲或母亲户籍地）"),
+            ask(
+                "householder_relation",
+                "新生儿与户主关系",
+                "choice",
+                options=("子", "女", "孙子", "孙女", "其他"),
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-gaj",
@@ -257,6 +335,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("after-death",),
         result_type="other",
         result_name="户口注销证明",
+        form=(*DECEASED, CONTACT_PHONE),
     ),
     ItemSpec(
         "luan-gaj",
@@ -463,6 +542,18 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="licence",
         result_name="中华人民共和国社会保障卡",
+        form=(
+            ask("person_name", "申领人姓名", max_length=20),
+            ask("person_gender", "性别", "choice", options=GENDER),
+            ask("birth_date", "出生日期", "date"),
+            ask(
+                "mailing_address",
+                "社会保障卡邮寄地址",
+                required=False,
+                help_text="不填写的，到社区或银行网点领取。",
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-rsj",
@@ -516,6 +607,12 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("retirement",),
         result_type="approval",
         result_name="退休审批表",
+        form=(
+            *INSURED,
+            ask("employer", "所在单位名称", max_length=100),
+            ask("retirement_date", "退休日期", "date"),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-rsj",
@@ -534,6 +631,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="payment",
         result_name="基本养老金",
+        form=(*INSURED, ask("retirement_date", "退休日期", "date"), CONTACT_PHONE),
     ),
     ItemSpec(
         "luan-rsj",
@@ -549,6 +647,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("after-death",),
         result_type="payment",
         result_name="丧葬补助金和抚恤金",
+        form=(*DECEASED, BANK_NAME, BANK_ACCOUNT, CONTACT_PHONE),
     ),
     ItemSpec(
         "luan-rsj",
@@ -659,6 +758,12 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="licence",
         result_name="营业执照",
+        form=(
+            *SHOP,
+            ask("business_scope", "经营范围", "textarea", max_length=500),
+            ask("capital", "资金数额（万元）", "decimal", min_value=0),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-scjgj",
@@ -676,10 +781,27 @@ ITEMS: tuple[ItemSpec, ...] = (
             upload("与食品经营相适应的主要设备设施、经营布局、操作流程等文件"),
             upload("食品安全自查、从业人员健康管理等食品安全管理制度目录"),
         ),
-        service_object=ENTERPRISE,
+        service_object=BOTH,
         themes=("start-up", "operation"),
         result_type="licence",
         result_name="食品经营许可证",
+        form=(
+            *SHOP,
+            ask(
+                "food_categories",
+                "经营项目",
+                "multichoice",
+                options=(
+                    "预包装食品销售",
+                    "热食类食品制售",
+                    "冷食类食品制售",
+                    "糕点类食品制售",
+                    "自制饮品制售",
+                ),
+            ),
+            ask("food_safety_manager", "食品安全管理人员姓名", max_length=20),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-scjgj",
@@ -896,6 +1018,35 @@ ITEMS: tuple[ItemSpec, ...] = (
     ),
     ItemSpec(
         "luan-zjj",
+        1042,
+        1,
+        "城镇污水排入排水管网许可",
+        "licensing",
+        "《城镇排水与污水处理条例》第二十一条；《城镇污水排入排水管网许可管理办法》（住房和城乡建设部令第21号）第五条、第十一条",
+        "从事餐饮、工业、建筑、医疗、洗车等活动，向城镇排水设施排放污水的排水户；排放的污水符合排放标准，按规定建设了隔油池等预处理设施。",
+        15,
+        5,
+        (
+            upload("城镇污水排入排水管网许可申请表"),
+            BUSINESS_LICENCE,
+            upload("排水户内部排水管网、专用检测井、污水排放口位置和口径的图纸及说明"),
+            upload("按规定建设的污水预处理设施（隔油池等）的有关材料"),
+            upload("排水水质检测报告", required=False, std="列入重点排污单位名录的排水户提供。"),
+        ),
+        service_object=BOTH,
+        themes=("start-up",),
+        result_type="licence",
+        result_name="城镇污水排入排水管网许可证",
+        stages=(("现场核查", 3, ("luan-zjj",)), ("审批决定", 2, ("luan-zjj",))),
+        form=(
+            *SHOP,
+            ask("daily_discharge", "日均排水量（立方米）", "decimal", min_value=0),
+            ask("pretreatment", "污水预处理设施", "choice", options=("隔油池", "油水分离器", "其他")),
+            CONTACT_PHONE,
+        ),
+    ),
+    ItemSpec(
+        "luan-zjj",
         1041,
         1,
         "商品房预售许可",
@@ -952,6 +1103,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("birth",),
         result_type="licence",
         result_name="出生医学证明",
+        form=(*CHILD, ask("birth_hospital", "出生医院（助产机构）"), *PARENTS, CONTACT_PHONE),
     ),
     ItemSpec(
         "luan-wjw",
@@ -1035,6 +1187,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("after-death",),
         result_type="licence",
         result_name="居民死亡医学证明（推断）书",
+        form=(*DECEASED, ask("death_place", "死亡地点"), CONTACT_PHONE),
     ),
     # --- 市医保局 ------------------------------------------------------------------------------
     ItemSpec(
@@ -1053,6 +1206,13 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="参保登记",
+        form=(
+            ask("person_name", "参保人姓名", max_length=20),
+            ask("person_gender", "性别", "choice", options=GENDER),
+            ask("birth_date", "出生日期", "date"),
+            ask("insured_category", "参保人员类别", "choice", options=("新生儿", "学生儿童", "其他城乡居民")),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-ybj",
@@ -1270,6 +1430,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="payment",
         result_name="住房公积金提取",
+        form=(*INSURED, BANK_NAME, BANK_ACCOUNT, CONTACT_PHONE),
     ),
     ItemSpec(
         "luan-gjj",
