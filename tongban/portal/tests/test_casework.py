@@ -522,3 +522,23 @@ def test_window_application_not_for_this_applicant_is_shown_on_the_form(
     assert response.status_code == 403
     assert response.context["form"].non_field_errors()
     assert not Case.objects.exists()
+
+
+@pytest.mark.parametrize("tab", ["intake", "all"])
+def test_queue_pages_cost_the_same_for_one_case_or_many(
+    tab: str, item: ServiceItem, citizen: User, clerk: User
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in(clerk)
+    submitted_case(item, citizen)
+    client.get(LIST, {"tab": tab})  # warm the session and the calendar cache
+    with CaptureQueriesContext(connection) as one:
+        client.get(LIST, {"tab": tab})
+    for _ in range(4):
+        submitted_case(item, citizen)
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(LIST, {"tab": tab})
+    assert len(response.context["rows"]) == 5
+    assert len(five) == len(one)
