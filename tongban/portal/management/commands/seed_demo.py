@@ -22,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tongban.appointments.demo import seed as seed_appointments
+from tongban.bundles.demo import seed as seed_bundles
 from tongban.cases.demo import seed as seed_cases
 from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
@@ -91,6 +92,7 @@ class Command(BaseCommand):
             with transaction.atomic():
                 result = seed_demo()
                 catalog = seed_catalog()
+                seed_bundles()
                 seed_appointments()
                 cases = seed_cases()
         except DomainError as exc:
