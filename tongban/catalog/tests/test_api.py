@@ -112,7 +112,7 @@ def test_list_pagination(client: Client, catalogue: dict[str, ServiceItem]) -> N
     assert not set(_names(first)) & set(_names(second))
     beyond = client.get("/api/v1/items", {"page_size": 3, "page": 9}).json()
     assert (beyond["items"], beyond["count"]) == ([], 4)
-    searched = client.get("/api/v1/items", {"q": "身份证", "page_size": 1, "page": 2}).json()
+    searched = client.get("/api/v1/items", {"q": "身份证", "page_size": "1", "page": "2"}).json()
     assert _names(searched) == ["出生登记"]
 
 
