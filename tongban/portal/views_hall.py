@@ -19,6 +19,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.files.storage import Storage
@@ -35,6 +36,7 @@ from django_ratelimit.core import is_ratelimited
 
 from tongban.cases import selectors as case_selectors
 from tongban.cases import services as case_services
+from tongban.cases.api import PROGRESS_RATE_GROUP
 from tongban.cases.choices import WITHDRAWABLE_STATUSES, CaseStatus, Decision, EventKind, MaterialStatus
 from tongban.cases.models import Case, CaseEvent, CaseMaterial
 from tongban.cases.notices import NoticeKind, notice_pdf, notices_for
@@ -53,9 +55,10 @@ from tongban.portal.views_catalog import FETCHED_SOURCES, MAX_CODE_LENGTH
 PAGE_SIZE = 20
 # What the idempotency key of an application form may look like (secrets.token_urlsafe output).
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-# The public progress lookup: per client address, a few lookups a minute (guessing the last four
-# digits of someone's ID number must not be practical).
-PROGRESS_RATE = "10/m"
+# The public progress lookup: per client address, a few lookups a minute, so that guessing the
+# last four digits of someone's ID number is not practical. The page and the API
+# (``cases.api.progress``) count in the same group with the same rate: one budget per address.
+PROGRESS_RATE_DEFAULT = "20/m"
 # Timeline notes the anonymous lookup may show: stage names, the kind of special procedure, the
 # delivery method, a material's name. Other notes (correction instructions, reasons for refusal,
 # the applicant's reason for withdrawing, the clerk's acceptance note) may hold personal data.
@@ -639,12 +642,13 @@ def progress(request: HttpRequest) -> HttpResponse:
     """办件进度查询: anyone with the case number and the last four characters of the ID or phone.
 
     A wrong number and wrong digits give the same "not found"; lookups are limited per client
-    address (``PROGRESS_RATE``), over which the page answers 429.
+    address (``TONGBAN_PROGRESS_RATE``), over which the page answers 429.
     """
     result = None
     not_found = False
     if request.method == "POST":
-        if is_ratelimited(request, group="hall.progress", key="ip", rate=PROGRESS_RATE, increment=True):
+        rate = getattr(settings, "TONGBAN_PROGRESS_RATE", PROGRESS_RATE_DEFAULT)
+        if is_ratelimited(request, group=PROGRESS_RATE_GROUP, key="ip", rate=rate, increment=True):
             return render(request, "portal/hall/progress_limited.html", status=429)
         form = ProgressForm(request.POST)
         if form.is_valid():

@@ -450,21 +450,26 @@ def test_progress_lookup_right_and_wrong(
     assert "身份证号码私密备注" not in page  # notes that may be personal are not shown
     assert citizen.name not in page
     not_found = zh("Not found: check the case number and the last 4 characters, and try again.")
-    wrong_digits = text(client.post(url, {"number": case.number, "last4": "0000"}))
+    wrong = next(
+        d for d in ("0000", "1111", "2222") if d not in (citizen.phone[-4:], citizen.resident_id[-4:])
+    )
+    wrong_digits = text(client.post(url, {"number": case.number, "last4": wrong}))
     wrong_number = text(client.post(url, {"number": case.number + "9", "last4": citizen.resident_id[-4:]}))
     assert not_found in wrong_digits
     assert not_found in wrong_number
     assert item.current_version.name not in wrong_digits  # type: ignore[union-attr]
 
 
-def test_progress_lookup_is_rate_limited(client: Client) -> None:
+def test_progress_lookup_is_rate_limited(client: Client, settings: Any) -> None:
+    settings.TONGBAN_PROGRESS_RATE = "10/m"
     url = reverse("hall:progress")
     for _ in range(10):
         assert client.post(url, {"number": "X", "last4": "1234"}).status_code == 200
     response = client.post(url, {"number": "X", "last4": "1234"})
     assert response.status_code == 429
     assert zh("Too many lookups") in text(response)
-    # Another address is not affected.
+    # The JSON API counts in the same budget; another address is not affected.
+    assert client.get("/api/v1/progress", {"number": "X", "last4": "1234"}).status_code == 429
     assert client.post(url, {"number": "X", "last4": "1234"}, REMOTE_ADDR="10.0.0.9").status_code == 200
 
 
