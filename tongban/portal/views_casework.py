@@ -305,7 +305,14 @@ def _detail_page(
         "case": case,
         "acts": acts,
         "any_action": any(acts.values()) or bool(tasks),
-        "tasks": [(t, bound.get(f"task_{t.pk}") or DecideForm(prefix=f"t{t.pk}")) for t in tasks],
+        "tasks": [
+            (
+                t,
+                bound.get(f"task_{t.pk}") or DecideForm(prefix=f"t{t.pk}"),
+                _urgency(t.due_at, now, case.status),
+            )
+            for t in tasks
+        ],
         "answers": _answers(case),
         "materials": [(ln, upload_forms.get(ln.material.pk)) for ln in lines],
         "applicant_id": revealed["id_number"] if revealed else mask_resident_id(case.applicant_id_number),

@@ -185,7 +185,7 @@ def test_approver_of_a_parallel_branch_decides_only_their_task(
     client = logged_in(other_approver)
     page = client.get(detail(case))
     assert page.status_code == 200
-    assert [t.pk for t, _form in page.context["tasks"]] == [theirs.pk]
+    assert [t.pk for t, _form, _urgency in page.context["tasks"]] == [theirs.pk]
     response = client.post(action(case, "task_decide", mine.pk), {f"t{mine.pk}-outcome": "approve"})
     assert response.status_code == 403
     mine.refresh_from_db()
