@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from tongban.cases import services
@@ -19,6 +19,7 @@ from tongban.cases.models import Case, CaseMaterial
 from tongban.cases.tests.factories import (
     FORM_ANSWERS,
     PDF_BYTES,
+    all_files,
     material_ids,
     pdf_upload,
     published_item,
@@ -476,3 +477,51 @@ def test_progress_lookup_is_rate_limited(client: Client, settings: Any) -> None:
 def test_navigation_links(client: Client, citizen: User) -> None:
     assert reverse("hall:progress") in text(client.get("/"))
     assert reverse("hall:my_cases") in text(login(client, citizen).get("/"))
+
+
+def test_enterprise_account_applies_for_itself(client: Client, department: Department) -> None:
+    company: Any = EnterpriseFactory()
+    for_enterprises = published_item(department, service_object="enterprise")
+    page = text(login(client, company).get(apply_url(for_enterprises)))
+    assert 'name="for-applicant"' not in page  # nobody else to choose
+    client.post(apply_url(for_enterprises), form_post(for_enterprises))
+    case = Case.objects.get()
+    assert case.applicant == company
+    assert case.applicant_id_number == company.credit_code
+    # A citizen without an authorisation cannot apply for an enterprise-only item.
+    assert login(client, CitizenFactory()).get(apply_url(for_enterprises)).status_code == 403
+
+
+def test_draft_of_an_item_retired_since_shows_why_it_cannot_be_submitted(
+    client: Client, item: ServiceItem, citizen: User
+) -> None:
+    draft = services.case_draft_save(item=item, applicant=citizen, form_data=FORM_ANSWERS, by=citizen)
+    for material_id, upload in all_files(item).items():
+        services.case_material_upload(case=draft, material_id=material_id, upload=upload, by=citizen)
+    ServiceItem.objects.filter(pk=item.pk).update(retired_at=timezone.now())
+    response = login(client, citizen).post(
+        reverse("hall:case_edit", args=[draft.pk]),
+        {**FORM_ANSWERS, "action": "submit", "idempotency_key": "r" * 24},
+    )
+    assert response.status_code == 409
+    with translation.override("zh-hans"):
+        expected = gettext("This service item is not published, so it does not accept applications.")
+    assert expected in text(response)
+    draft.refresh_from_db()
+    assert draft.status == CaseStatus.DRAFT
+
+
+def test_double_submit_of_a_draft_with_the_same_key_submits_once(
+    client: Client, item: ServiceItem, citizen: User
+) -> None:
+    draft = services.case_draft_save(item=item, applicant=citizen, form_data=FORM_ANSWERS, by=citizen)
+    for material_id, upload in all_files(item).items():
+        services.case_material_upload(case=draft, material_id=material_id, upload=upload, by=citizen)
+    url = reverse("hall:case_edit", args=[draft.pk])
+    data = {**FORM_ANSWERS, "action": "submit", "idempotency_key": "d" * 24}
+    login(client, citizen)
+    assert client.post(url, data)["Location"] == detail_url(draft)
+    assert client.post(url, data)["Location"] == detail_url(draft)
+    draft.refresh_from_db()
+    assert draft.status == CaseStatus.SUBMITTED
+    assert list(draft.events.values_list("kind", flat=True)) == ["submitted"]
