@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from ninja import Header, Query, Router, Schema, Status
 
 from tongban.cases import selectors, services
 from tongban.cases.choices import CaseStatus, DeliveryMethod, SuspensionKind, TaskOutcome
-from tongban.cases.models import Case, CaseEvent, CaseMaterial, CaseTask
+from tongban.cases.models import Case, CaseCorrection, CaseEvent, CaseMaterial, CaseTask
 from tongban.catalog.models import ServiceItem
 from tongban.core.errors import (
     AuthenticationFailed,
@@ -429,7 +429,7 @@ def _staff_detail(user: User, case_id: int) -> StaffCaseOut:
 
 def _service_item(raw: str) -> ServiceItem:
     item = (
-        ServiceItem.objects.filter(pk=int(raw)).first()
+        ServiceItem.objects.select_related("department").filter(pk=int(raw)).first()
         if raw.strip().isdigit() and len(raw.strip()) < 10
         else None
     )
@@ -528,8 +528,18 @@ def case_apply(
         by=user,
         idempotency_key=(idempotency_key or "").strip()[:100] or None,
     )
-    detail = selectors.case_for_applicant(user, case_id=case.pk)
-    return Status(201 if case.created_at >= started else 200, _case_out(detail))
+    if case.created_at < started:  # filed by an earlier request with this key: as it is now
+        return Status(200, _case_out(selectors.case_for_applicant(user, case_id=case.pk)))
+    # Just filed, by this request: the service's own objects, with its materials and first event
+    # (re-reading the whole case through the selector cost as much as filing it; a new case has no
+    # notice of corrections yet).
+    prefetch_related_objects(
+        [case],
+        Prefetch("materials", queryset=CaseMaterial.objects.select_related("material")),
+        Prefetch("events", queryset=CaseEvent.objects.select_related("department").order_by("at", "pk")),
+        Prefetch("corrections", queryset=CaseCorrection.objects.none()),
+    )
+    return Status(201, _case_out(case))
 
 
 @router.get(
