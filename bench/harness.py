@@ -386,6 +386,7 @@ class WrkResult:
     non_2xx_3xx: int
     socket_errors: dict[str, int]
     cpu: dict[str, float] = field(default_factory=dict)
+    p95_ms: float | None = None  # printed by a script's done() as "p95_us N" (--latency stops at 90, 99)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -412,7 +413,9 @@ def parse_wrk(output: str) -> WrkResult:
         if socket
         else {}
     )
+    p95 = re.search(r"^p95_us (\d+)$", output, re.M)
     return WrkResult(
+        p95_ms=int(p95.group(1)) / 1000 if p95 else None,
         requests=int(total.group(1)),
         duration_s=_ms(total.group(2) + total.group(3)) / 1000,
         rps=float(rps.group(1)),
@@ -440,10 +443,12 @@ def wrk(
     headers: Mapping[str, str] | None = None,
     allow_socket_errors: bool = False,
     server_pgid: int | None = None,
+    script: Path | None = None,
 ) -> WrkResult:
     """Load ``url`` with wrk and fail loudly unless every response was a success.
 
-    With ``server_pgid`` the result also says how the machine's CPU was shared during the run.
+    With ``server_pgid`` the result also says how the machine's CPU was shared during the run; a Lua
+    ``script`` may choose each request's path (on the host of ``url``) and print ``p95_us N``.
     """
     require_local(url)
     command = [
@@ -456,6 +461,8 @@ def wrk(
     ]
     for name, value in (headers or {}).items():
         command += ["--header", f"{name}: {value}"]
+    if script is not None:
+        command += ["--script", str(script)]
     command.append(url)
     before = CpuSample.take(server_pgid)
     try:
