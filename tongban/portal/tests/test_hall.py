@@ -525,3 +525,20 @@ def test_double_submit_of_a_draft_with_the_same_key_submits_once(
     draft.refresh_from_db()
     assert draft.status == CaseStatus.SUBMITTED
     assert list(draft.events.values_list("kind", flat=True)) == ["submitted"]
+
+
+def test_blank_form_of_a_published_material_is_downloadable(client: Client, item: ServiceItem) -> None:
+    version = item.current_version
+    assert version is not None
+    material = version.materials.get(name="申请表")
+    material.blank_form.save("申请表空白.pdf", SimpleUploadedFile("申请表空白.pdf", PDF_BYTES))
+    url = reverse("hall:material_file", args=[item.implementation_code, material.pk, "blank_form"])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF_BYTES  # type: ignore[attr-defined]
+    assert client.get(url.replace("blank_form", "sample")).status_code == 404
+    other_material = version.materials.get(name="居民身份证")
+    assert client.get(url.replace(f"/{material.pk}/", f"/{other_material.pk}/")).status_code == 404
+    # Once the item has no published version, its files are gone from the public too.
+    ServiceItem.objects.filter(pk=item.pk).update(current_version=None)
+    assert client.get(url).status_code == 404
