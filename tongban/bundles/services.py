@@ -157,7 +157,7 @@ def bundle_publish(*, bundle: Bundle, by: User) -> Bundle:
                 )
             )
     if problems:
-        message = _("The bundle cannot be published: %(problems)s") % {"problems": "；".join(problems)}
+        message = _("The bundle cannot be published: %(problems)s") % {"problems": " ".join(problems)}
         raise Conflict(message, code="bundle_items_unavailable", fields={"items": [message]})
     merge_form([version for _entry, version in pairs if version is not None])
     bundle.status = BundleStatus.PUBLISHED
@@ -308,7 +308,7 @@ def _check_application(
             fields[m.input_name] = [_("This material is required.")]
     if summary:
         raise ValidationFailed(
-            _("The application cannot be submitted yet: %(problems)s") % {"problems": "；".join(summary)},
+            _("The application cannot be submitted yet: %(problems)s") % {"problems": " ".join(summary)},
             code="bundle_application_invalid",
             fields=fields,
             extra={"problems": summary},

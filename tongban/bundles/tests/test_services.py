@@ -52,7 +52,7 @@ def _apply(bundle: Bundle, citizen: User, **kw: Any) -> BundleApplication:
 
 def _stored_files() -> set[Path]:
     root = Path(settings.MEDIA_ROOT) / "cases"
-    return set(root.rglob("*")) if root.exists() else set()
+    return {path for path in root.rglob("*") if path.is_file()} if root.exists() else set()
 
 
 # --- merging ---------------------------------------------------------------------------------
