@@ -405,6 +405,14 @@ def _application(
         "accept": ",".join(ACCEPTED_EXTENSIONS),
         "max_mb": max_bytes() // (1024 * 1024),
         "public_files": version.item.current_version_id == version.pk,
+        # Starting afresh while a draft of the same item waits: offer the draft instead.
+        "drafts": list(
+            case_selectors.cases_of_applicant(user, status=CaseStatus.DRAFT).filter(item_id=version.item_id)[
+                :3
+            ]
+        )
+        if case is None
+        else [],
     }
     return render(request, "portal/hall/apply.html", context, status=status)
 

@@ -542,3 +542,11 @@ def test_blank_form_of_a_published_material_is_downloadable(client: Client, item
     # Once the item has no published version, its files are gone from the public too.
     ServiceItem.objects.filter(pk=item.pk).update(current_version=None)
     assert client.get(url).status_code == 404
+
+
+def test_a_waiting_draft_is_offered_on_the_apply_page(
+    client: Client, item: ServiceItem, citizen: User
+) -> None:
+    draft = services.case_draft_save(item=item, applicant=citizen, form_data={}, by=citizen)
+    page = text(login(client, citizen).get(apply_url(item)))
+    assert reverse("hall:case_edit", args=[draft.pk]) in page
