@@ -489,7 +489,8 @@ def test_enterprise_account_applies_for_itself(client: Client, department: Depar
     assert case.applicant == company
     assert case.applicant_id_number == company.credit_code
     # A citizen without an authorisation cannot apply for an enterprise-only item.
-    assert login(client, CitizenFactory()).get(apply_url(for_enterprises)).status_code == 403
+    stranger: Any = CitizenFactory()
+    assert login(client, stranger).get(apply_url(for_enterprises)).status_code == 403
 
 
 def test_draft_of_an_item_retired_since_shows_why_it_cannot_be_submitted(
