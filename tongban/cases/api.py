@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -25,7 +25,7 @@ from ninja import Header, Query, Router, Schema, Status
 
 from tongban.cases import selectors, services
 from tongban.cases.choices import CaseStatus, DeliveryMethod, SuspensionKind, TaskOutcome
-from tongban.cases.models import Case, CaseCorrection, CaseEvent, CaseMaterial, CaseTask
+from tongban.cases.models import Case, CaseEvent, CaseMaterial, CaseTask
 from tongban.catalog.models import ServiceItem
 from tongban.core.errors import (
     AuthenticationFailed,
@@ -506,14 +506,14 @@ _APPLY_BODY = {
 
 @router.post(
     "/cases",
-    response={200: CaseOut, 201: CaseOut, **APPLICANT_ERRORS, 422: ErrorOut},
+    response={200: CaseSummaryOut, 201: CaseSummaryOut, **APPLICANT_ERRORS, 422: ErrorOut},
     auth=session_or_token,
     summary="Apply for a service item (form answers and material files in one multipart request)",
     openapi_extra=_APPLY_BODY,
 )
 def case_apply(
     request: HttpRequest, idempotency_key: str | None = Header(None, alias="Idempotency-Key")
-) -> Status[CaseOut]:
+) -> Status[CaseSummaryOut]:
     """201 with the new case; 200 with the case an earlier request with the same ``Idempotency-Key``
     created (so a retried upload never files twice). The body is read here rather than declared as
     parameters: the material fields are named after the item's materials (see the request body)."""
@@ -528,18 +528,9 @@ def case_apply(
         by=user,
         idempotency_key=(idempotency_key or "").strip()[:100] or None,
     )
-    if case.created_at < started:  # filed by an earlier request with this key: as it is now
-        return Status(200, _case_out(selectors.case_for_applicant(user, case_id=case.pk)))
-    # Just filed, by this request: the service's own objects, with its materials and first event
-    # (re-reading the whole case through the selector cost as much as filing it; a new case has no
-    # notice of corrections yet).
-    prefetch_related_objects(
-        [case],
-        Prefetch("materials", queryset=CaseMaterial.objects.select_related("material")),
-        Prefetch("events", queryset=CaseEvent.objects.select_related("department").order_by("at", "pk")),
-        Prefetch("corrections", queryset=CaseCorrection.objects.none()),
-    )
-    return Status(201, _case_out(case))
+    # The case's summary (its number above all): the service's own case object, with its version
+    # and department, answers it without another query; GET /cases/{number} gives the whole case.
+    return Status(201 if case.created_at >= started else 200, _summary(case))
 
 
 @router.get(

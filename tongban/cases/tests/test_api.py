@@ -102,8 +102,9 @@ def test_happy_path_from_application_to_delivery(
     applicant = client_for(citizen)
     created = apply(applicant, apply_body(item), key="first-try")
     assert created.status_code == 201, created.content
-    case = created.json()
-    assert case["status"] == "submitted"
+    assert created.json()["status"] == "submitted"
+    case = applicant.get(f"/api/v1/cases/{created.json()['number']}").json()
+    assert case["id"] == created.json()["id"]
     assert case["number"].startswith(item.implementation_code)
     assert case["form_data"]["applicant_name"] == "张三"
     assert sorted(m["name"] for m in case["materials"]) == ["居民身份证", "申请表"]
