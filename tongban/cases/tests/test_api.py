@@ -434,3 +434,29 @@ def test_progress_lookup_is_rate_limited(item: ServiceItem, citizen: User, setti
     for _ in range(3):
         assert anonymous.get(f"/api/v1/progress?number={case.number}&last4={last4}").status_code == 200
     error_of(anonymous.get(f"/api/v1/progress?number={case.number}&last4={last4}"), 429, "rate_limited")
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("accept", {}),
+        ("return", {"items": [{"target": "申请表", "instruction": "请签字"}]}),
+        ("not-accept", {"reason": "不属于本机关职权范围"}),
+        ("decide", {"outcome": "approve"}),
+        ("deliver", {"method": "pickup"}),
+        ("suspend", {"kind": "hearing", "reason": "听证"}),
+        ("resume", {}),
+    ],
+)
+def test_every_staff_action_on_another_departments_case_is_not_found(
+    item: ServiceItem, citizen: User, other_approver: User, action: str, body: dict[str, Any]
+) -> None:
+    case = submitted_case(item, citizen)
+    error_of(
+        post(client_for(other_approver), f"/api/v1/staff/cases/{case.pk}/{action}", body),
+        404,
+        "case_not_found",
+    )
+    case.refresh_from_db()
+    assert case.status == CaseStatus.SUBMITTED
+    assert not case.events.exclude(kind="submitted").exists()
