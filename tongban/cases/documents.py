@@ -34,7 +34,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, HRFlowable, KeepTogether, Paragraph, SimpleDocTemplate, Spacer
 
-NoticeKind = Literal["acceptance", "refusal", "correction", "decision"]
+NoticeKind = Literal["acceptance", "refusal", "correction", "decision", "denial"]
 
 FONT = "STSong-Light"
 pdfmetrics.registerFont(UnicodeCIDFont(FONT))
@@ -44,6 +44,7 @@ TITLES: dict[str, str] = {
     "refusal": "不予受理通知书",
     "correction": "一次性告知书",
     "decision": "办结通知书",
+    "denial": "不予许可决定书",
 }
 # The remedies every adverse administrative decision must state (行政复议法 第二十条, 行政诉讼法 第四十六条).
 REMEDIES = (
@@ -169,6 +170,9 @@ def _body(notice: Notice) -> tuple[list[str], list[str], list[str]]:
             [f"{what}：{todo}" for what, todo in notice.corrections],
             ["请按照上述要求一次性补正后重新提交。补正的申请材料齐全、符合法定形式的，本机关将予以受理。"],
         )
+    if notice.kind == "denial":
+        after = [f"理由：{notice.reasons}"] if notice.reasons else []
+        return [f"{application}，经审查，本机关决定不予许可。"], [], [*after, REMEDIES]
     after = [f"办理意见：{notice.reasons}"] if notice.reasons else []
     return [f"{application}，本机关已依法办理完毕。"], [], [*after, "请按照告知的方式领取办理结果。"]
 

@@ -123,13 +123,5 @@ def _notice(case: Case, link: NoticeLink) -> documents.Notice:
         )
     decided_at = case.decided_at or case.updated_at
     if case.decision == Decision.REFUSED:
-        # documents has no 不予许可 wording of its own: the decision notice states the refusal and
-        # its reasons, and the remedies every adverse decision must name.
-        return documents.Notice(
-            kind="decision",
-            issued_at=decided_at,
-            reasons=f"不予许可。{case.decision_opinion}",
-            lines=(documents.REMEDIES,),
-            **facts,
-        )
+        return documents.Notice(kind="denial", issued_at=decided_at, reasons=case.decision_opinion, **facts)
     return documents.Notice(kind="decision", issued_at=decided_at, reasons=case.decision_opinion, **facts)

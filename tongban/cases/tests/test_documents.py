@@ -39,6 +39,7 @@ def _pages(pdf: bytes) -> int:
         _notice("refusal", reasons="申请事项依法不属于本机关职权范围。"),
         _notice("correction", corrections=(("营业执照", "请上传加盖公章的复印件"),)),
         _notice("decision", reasons="准予许可。", lines=("请于五个工作日内到窗口领取许可证。",)),
+        _notice("denial", reasons="申请人不具备法定条件。"),
     ],
     ids=lambda n: n.kind,
 )

@@ -99,5 +99,7 @@ def test_not_accepted_and_refused_notices(
     refused.refresh_from_db()
     link = notices.notices_for(refused)[-1]
     assert link.kind == NoticeKind.DECISION
-    assert "不予许可" in notices._notice(refused, link).reasons
+    denial = notices._notice(refused, link)
+    assert denial.kind == "denial"
+    assert denial.reasons == "条件不符"
     assert notices.notice_pdf(refused, NoticeKind.DECISION)[1].startswith(b"%PDF")

@@ -290,6 +290,7 @@ def test_workbench_tiles_follow_the_roles(admin_a: User, member_a: User, county_
     assert 'href="/staff/people/"' not in supervisor_page
 
     clerk_page = _client_for(member_a).get("/workbench/").content.decode()
-    assert "Your queue will hold the applications you accept in person" in clerk_page
+    assert 'href="/staff/cases/?tab=intake"' in clerk_page
+    assert 'href="/staff/window/"' in clerk_page
     assert 'href="/staff/people/"' not in clerk_page
     assert 'href="/staff/otp/setup/"' in clerk_page
