@@ -5,6 +5,10 @@ every answer against every item's own form, every required material) and refuses
 error listing everything to correct. Then it files one case per item through
 ``cases.services.case_apply`` (channel ``bundle``) inside one transaction: either every case is
 created or none is, and the files stored for cases that were rolled back are deleted again.
+
+A window clerk may file the bundle for the applicant at the counter (一窗受理) when the window takes
+in every item of it; the clerk's uploads are scans, and a missing required material is allowed, to
+be deferred (容缺) or corrected at each case's acceptance.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from tongban.bundles.merging import merge_form, merge_materials, split_answers
 from tongban.bundles.models import Bundle, BundleApplication, BundleCase, BundleItem
 from tongban.cases import services as case_services
 from tongban.cases.choices import Channel
+from tongban.cases.permissions import can_intake
 from tongban.catalog import forms_schema
 from tongban.catalog.choices import ServiceObject, VersionStatus
 from tongban.catalog.models import ServiceItem, ServiceItemVersion, Theme
@@ -210,7 +215,13 @@ def bundle_apply(
     ``form_data`` answers the merged form (``selectors.bundle_guide(...).fields``); ``files`` maps a
     merged material's key to its one upload, given to every case that asks for that material. With
     an ``idempotency_key`` the same request sent twice yields the one application it created.
+
+    ``by`` is the applicant (or its agent), or a window clerk filing for the ``applicant`` present at
+    the counter: the clerk's window must take in every item (``not_your_department`` names those it
+    does not), the files are scans and required materials may be missing (the engine's rule for
+    ``case_apply`` by staff); every other check is the same.
     """
+    _ensure_may_file(bundle, applicant, by)
     existing = _existing(applicant, idempotency_key)
     if existing is None:
         stored: list[tuple[Storage, str]] = []
@@ -240,13 +251,46 @@ def bundle_apply(
     return existing
 
 
+def _ensure_may_file(bundle: Bundle, applicant: User, by: User) -> None:
+    """Applicants are citizens and enterprises; staff file only as a window clerk of every item.
+
+    Checked before the idempotency key is looked up, so a resent request answers only someone who
+    could have filed it.
+    """
+    if applicant.kind == AccountKind.STAFF:
+        raise PermissionDenied(
+            _("Staff accounts cannot apply for services; use a citizen or enterprise account."),
+            code="applicant_not_eligible",
+        )
+    if by.kind != AccountKind.STAFF:
+        return
+    if not has_role(by, Role.WINDOW_CLERK):
+        raise PermissionDenied(
+            _("Only window clerks file applications for the applicant at the counter."),
+            code="not_window_clerk",
+        )
+    entries = BundleItem.objects.filter(bundle=bundle).select_related("item__department").order_by("order")
+    foreign = [_item_name(entry.item) for entry in entries if not can_intake(by, entry.item.department)]
+    if foreign:
+        raise PermissionDenied(
+            _("Your window does not accept applications for %(items)s.") % {"items": "、".join(foreign)},
+            code="not_your_department",
+        )
+
+
 def _check_application(
     bundle: Bundle,
     applicant: User,
     form_data: Mapping[str, Any],
     files: Mapping[str, UploadedFile],
+    *,
+    missing_allowed: bool,
 ) -> list[ServiceItemVersion]:
-    """The items' versions when the whole application is acceptable, else one error listing all."""
+    """The items' versions when the whole application is acceptable, else one error listing all.
+
+    ``missing_allowed``: a clerk files what the applicant brought; the rest is settled per case at
+    acceptance (容缺 or a correction notice).
+    """
     pairs = _current_versions(bundle)
     summary: list[str] = []
     fields: dict[str, list[str | Promise]] = {}
@@ -297,7 +341,7 @@ def _check_application(
             summary.append(str(foreign))
             fields[f"material_{key}"] = [foreign]
     missing = [m for m in by_key.values() if m.required and m.key not in files]
-    if missing:
+    if missing and not missing_allowed:
         summary.append(
             str(
                 _("Please provide these materials: %(names)s.")
@@ -327,18 +371,14 @@ def _apply(
     idempotency_key: str | None,
     stored: list[tuple[Storage, str]],
 ) -> BundleApplication:
-    if by.kind == AccountKind.STAFF or applicant.kind == AccountKind.STAFF:
-        raise PermissionDenied(
-            _("Staff accounts cannot apply for services; use a citizen or enterprise account."),
-            code="applicant_not_eligible",
-        )
     bundle = Bundle.objects.select_for_update().get(pk=bundle.pk)
     if bundle.status != BundleStatus.PUBLISHED:
         raise Conflict(
             _("This bundle is not published, so it does not accept applications."),
             code="bundle_not_published",
         )
-    versions = _check_application(bundle, applicant, form_data, files)
+    at_window = by.kind == AccountKind.STAFF
+    versions = _check_application(bundle, applicant, form_data, files, missing_allowed=at_window)
     contents: dict[str, tuple[str, bytes, str]] = {}
     for key, upload in files.items():
         upload.seek(0)
@@ -379,7 +419,7 @@ def _apply(
         actor=by,
         subject=application,
         summary=bundle.name,
-        data={"bundle": bundle.code, "cases": numbers},
+        data={"bundle": bundle.code, "cases": numbers, "at_window": at_window},
     )
     notify(
         recipient=applicant,
