@@ -309,10 +309,12 @@ def _answer(spec: Mapping[str, Any], applicant: User) -> Any:
         return True
     if kind == "phone":
         return applicant.phone
+    # An account without the number (an enterprise asked for a person's, a citizen for an
+    # organisation's, such as a mortgagee bank's) answers with another demo account's valid one.
     if kind == "resident_id":
-        return applicant.resident_id or ""
+        return applicant.resident_id or CITIZENS[0].resident_id
     if kind == "credit_code":
-        return applicant.credit_code or ""
+        return applicant.credit_code or ENTERPRISES[0].credit_code
     if kind == "email":
         return "demo@example.cn"
     text = applicant.name if "name" in spec["key"] else f"演示：{spec['label']}"

@@ -206,6 +206,99 @@ SHOP = (
     ask("business_address", "经营场所地址"),
 )
 
+# Questions several items ask outside bundles too: one definition per key across the catalogue, so any
+# future bundle of these items merges them (tests/test_demo.py checks it).
+MAILING_ADDRESS = ask(
+    "mailing_address",
+    "证件邮寄地址",
+    required=False,
+    help_text="填写的，办结后通过EMS寄递（到付）；不填写的，到受理窗口领取。",
+)
+HOME_ADDRESS = ask("home_address", "现居住地址", help_text="写到门牌号，如：金安区梅山南路88号3栋402室。")
+CONTACT_NAME = ask("contact_name", "联系人姓名", max_length=20, help_text="办理过程中负责联系的经办人员。")
+SPOUSE_NAME = ask("spouse_name", "配偶（对方）姓名", max_length=20)
+SPOUSE_RESIDENT_ID = ask("spouse_resident_id", "配偶（对方）公民身份号码", "resident_id")
+REGISTRY_OFFICE = ask(
+    "registry_office",
+    "婚姻登记处",
+    "choice",
+    options=(
+        "金安区婚姻登记处",
+        "裕安区婚姻登记处",
+        "叶集区婚姻登记处",
+        "霍邱县婚姻登记处",
+        "舒城县婚姻登记处",
+        "金寨县婚姻登记处",
+        "霍山县婚姻登记处",
+    ),
+    help_text="内地居民办理婚姻登记已实行全国通办，可选择任一登记处。",
+)
+APPOINTMENT_DATE = ask(
+    "appointment_date", "预约登记日期", "date", help_text="工作日；双方须于当日共同到场，带齐原件。"
+)
+MARRIAGE_DATE = ask("marriage_date", "结婚登记日期", "date", help_text="以结婚证上的登记日期为准。")
+HOUSEHOLD_SIZE = ask(
+    "household_size",
+    "共同生活的家庭成员人数",
+    "integer",
+    min_value=1,
+    max_value=20,
+    help_text="含申请人本人。",
+)
+MONTHLY_INCOME = ask(
+    "monthly_income",
+    "家庭月总收入（元）",
+    "decimal",
+    min_value=0,
+    max_value=1000000,
+    help_text="共同生活的家庭成员近12个月的月平均收入合计。",
+)
+EDUCATION = ask(
+    "education",
+    "最高学历",
+    "choice",
+    options=("初中及以下", "高中、中专或技校", "大学专科", "大学本科", "硕士研究生", "博士研究生"),
+)
+LAST_EMPLOYER = ask("last_employer", "原工作单位名称", help_text="失业前最后就业的单位。")
+EMPLOYER = ask("employer", "所在单位名称", max_length=100)
+UNEMPLOYMENT_DATE = ask("unemployment_date", "失业（劳动关系解除或终止）日期", "date")
+UNEMPLOYMENT_REASON = ask(
+    "unemployment_reason",
+    "失业原因",
+    "choice",
+    options=("劳动合同期满终止", "用人单位解除劳动合同", "本人提出解除劳动合同", "毕业后未就业", "其他"),
+)
+BUSINESS_AREA = ask("business_area", "经营场所面积（平方米）", "decimal", min_value="0.01", max_value=1000000)
+WAREHOUSE_ADDRESS = ask("warehouse_address", "仓储场所地址", required=False, help_text="无独立仓库的不填。")
+SAFETY_MANAGER = ask("safety_manager_name", "安全管理人员姓名", max_length=20)
+EMPLOYEE_COUNT = ask("employee_count", "职工（从业）人数", "integer", min_value=1, max_value=100000)
+PROJECT_NAME = ask("project_name", "项目名称", help_text="与立项（备案）文件一致。")
+PROJECT_LOCATION = ask("project_location", "建设地点", help_text="写明县区、乡镇（街道）和四至或路名。")
+PROJECT_NATURE = ask("project_nature", "建设性质", "choice", options=("新建", "改建", "扩建", "技术改造"))
+TOTAL_INVESTMENT = ask("total_investment", "总投资（万元）", "decimal", min_value="0.01", max_value=100000000)
+LAND_AREA = ask("land_area", "用地面积（平方米）", "decimal", min_value="0.01", max_value=100000000)
+BUILDING_AREA = ask("building_area", "总建筑面积（平方米）", "decimal", min_value="0.01", max_value=100000000)
+BUILDING_USE = ask(
+    "building_use",
+    "房屋（建筑）用途",
+    "choice",
+    options=("住宅", "商业", "办公", "工业", "公共服务设施", "其他"),
+)
+UNIT_COUNT = ask("unit_count", "房屋套（间）数", "integer", min_value=1, max_value=100000)
+PLANNED_START = ask("planned_start_date", "计划开工日期", "date")
+PLANNED_COMPLETION = ask("planned_completion_date", "计划竣工日期", "date")
+PROPERTY_CERT_NO = ask(
+    "property_cert_no", "不动产权证书号", max_length=50, help_text="如：皖（2024）六安市不动产权第0012345号。"
+)
+PROPERTY_ADDRESS = ask("property_address", "不动产坐落", help_text="与不动产权证书或购房合同记载一致。")
+HOUSE_PRICE = ask("house_price", "房屋总价（万元）", "decimal", min_value="0.01", max_value=100000)
+VEHICLE_COUNT = ask("vehicle_count", "拟投入车辆数（辆）", "integer", min_value=1, max_value=10000)
+DRIVER_COUNT = ask("driver_count", "驾驶人员数（人）", "integer", min_value=1, max_value=100000)
+EMERGENCY_CONTACT = (
+    ask("emergency_contact_name", "紧急联系人姓名", max_length=20),
+    ask("emergency_contact_phone", "紧急联系人电话", "phone"),
+)
+
 ID_CARD = licence("居民身份证", "DZZZ-JMSFZ")
 HOUSEHOLD = licence("居民户口簿", "DZZZ-JMHKB")
 BUSINESS_LICENCE = licence("营业执照", "DZZZ-YYZZ")
@@ -245,6 +338,24 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis=CERT_FEE_BASIS,
         result_type="licence",
         result_name="中华人民共和国居民身份证",
+        form=(
+            ask(
+                "renewal_reason",
+                "换领原因",
+                "choice",
+                options=("有效期满", "有效期将满（九十日内）", "证件损坏难以辨认", "登记项目变更或更正"),
+            ),
+            ask(
+                "change_note",
+                "登记项目变更说明",
+                "textarea",
+                required=False,
+                max_length=200,
+                help_text="因姓名、性别、民族、出生日期等变更或更正换领的，写明变更事项。",
+            ),
+            CONTACT_PHONE,
+            MAILING_ADDRESS,
+        ),
     ),
     ItemSpec(
         "luan-gaj",
@@ -261,6 +372,18 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis=CERT_FEE_BASIS,
         result_type="licence",
         result_name="中华人民共和国居民身份证",
+        form=(
+            ask("loss_date", "丢失日期", "date", required=False, help_text="记不清的可不填。"),
+            ask("loss_place", "丢失地点及经过", "textarea", max_length=200),
+            ask(
+                "loss_declaration",
+                "本人声明原居民身份证确已丢失，补领后原证件作废",
+                "boolean",
+                help_text="丢失的证件已在全国范围内挂失作废，找回后不得再使用。",
+            ),
+            CONTACT_PHONE,
+            MAILING_ADDRESS,
+        ),
     ),
     ItemSpec(
         "luan-gaj",
@@ -316,6 +439,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("housing",),
         result_type="licence",
         result_name="准予迁入证明",
+        form=(
+            ask("move_reason", "迁移原因", "choice", options=("购房落户", "投靠亲属", "就业落户", "其他")),
+            ask("move_in_address", "迁入地址", help_text="合法稳定住所的详细地址，写到门牌号。"),
+            ask(
+                "accompanying_count",
+                "随迁人数",
+                "integer",
+                min_value=0,
+                max_value=20,
+                help_text="与申请人一同迁移的家庭成员人数，不含本人；无随迁的填0。",
+            ),
+            ask(
+                "accompanying_members",
+                "随迁人员姓名及与申请人关系",
+                "textarea",
+                required=False,
+                max_length=300,
+                help_text="如：王芳（配偶）、王小明（子）。",
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-gaj",
@@ -360,6 +504,18 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis="《国家发展改革委 财政部关于公安交通管理收费标准的通知》（计价格〔1994〕783号）",
         result_type="licence",
         result_name="中华人民共和国机动车驾驶证",
+        form=(
+            ask(
+                "licence_class",
+                "准驾车型",
+                "choice",
+                options=("A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "D", "E", "F"),
+                help_text="按原驾驶证记载的准驾车型选择；有多个的选最高一项。",
+            ),
+            ask("licence_expiry_date", "原驾驶证有效期止", "date"),
+            MAILING_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-gaj",
@@ -376,6 +532,23 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis="《国家发展改革委 财政部关于降低部分行政事业性收费标准的通知》（发改价格〔2019〕914号）",
         result_type="licence",
         result_name="中华人民共和国普通护照",
+        form=(
+            ask(
+                "passport_request",
+                "申请类别",
+                "choice",
+                options=("首次申请", "失效换发", "损毁换发", "遗失补发"),
+            ),
+            ask(
+                "travel_purpose",
+                "出境事由",
+                "choice",
+                options=("旅游", "探亲访友", "商务", "留学", "就业", "其他"),
+            ),
+            *EMERGENCY_CONTACT,
+            CONTACT_PHONE,
+            MAILING_ADDRESS,
+        ),
     ),
     ItemSpec(
         "luan-gaj",
@@ -392,6 +565,33 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis="《国家发展改革委 财政部关于降低部分行政事业性收费标准的通知》（发改价格〔2019〕914号）",
         result_type="licence",
         result_name="往来港澳通行证",
+        form=(
+            ask(
+                "permit_request",
+                "申请类别",
+                "choice",
+                options=("首次申请", "失效换发", "损毁换发", "遗失补发", "仅办理签注"),
+            ),
+            ask(
+                "hk_endorsement",
+                "前往香港签注",
+                "choice",
+                required=False,
+                options=("团队旅游（L）", "个人旅游（G）", "探亲（T）", "商务（S）", "其他（Q）"),
+                help_text="不去香港的不选。",
+            ),
+            ask(
+                "macao_endorsement",
+                "前往澳门签注",
+                "choice",
+                required=False,
+                options=("团队旅游（L）", "个人旅游（G）", "探亲（T）", "商务（S）", "其他（Q）"),
+                help_text="不去澳门的不选。",
+            ),
+            *EMERGENCY_CONTACT,
+            CONTACT_PHONE,
+            MAILING_ADDRESS,
+        ),
     ),
     # --- 市民政局 ------------------------------------------------------------------------------
     ItemSpec(
@@ -412,6 +612,13 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("marriage-childbirth",),
         result_type="licence",
         result_name="结婚证",
+        form=(
+            SPOUSE_NAME,
+            SPOUSE_RESIDENT_ID,
+            REGISTRY_OFFICE,
+            APPOINTMENT_DATE,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-mzj",
@@ -432,6 +639,22 @@ ITEMS: tuple[ItemSpec, ...] = (
         visits=2,
         result_type="licence",
         result_name="离婚证",
+        form=(
+            SPOUSE_NAME,
+            SPOUSE_RESIDENT_ID,
+            MARRIAGE_DATE,
+            ask(
+                "children_count",
+                "共同子女人数",
+                "integer",
+                min_value=0,
+                max_value=20,
+                help_text="无子女的填0。",
+            ),
+            REGISTRY_OFFICE,
+            APPOINTMENT_DATE,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-mzj",
@@ -447,6 +670,14 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("marriage-childbirth",),
         result_type="licence",
         result_name="结婚证或离婚证",
+        form=(
+            ask("certificate_kind", "补领证件", "choice", options=("结婚证", "离婚证")),
+            ask("certificate_loss_reason", "补领原因", "choice", options=("遗失", "损毁")),
+            SPOUSE_NAME,
+            MARRIAGE_DATE,
+            REGISTRY_OFFICE,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-mzj",
@@ -462,6 +693,21 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=3,
         result_type="payment",
         result_name="最低生活保障金",
+        form=(
+            HOUSEHOLD_SIZE,
+            MONTHLY_INCOME,
+            ask(
+                "hardship_causes",
+                "致困原因",
+                "multichoice",
+                options=("因病", "因残", "缺乏劳动能力", "失业", "子女就学", "其他"),
+                min_length=1,
+            ),
+            HOME_ADDRESS,
+            BANK_NAME,
+            BANK_ACCOUNT,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-mzj",
@@ -483,6 +729,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         service_object=BOTH,
         result_type="licence",
         result_name="社会团体法人登记证书",
+        form=(
+            ask(
+                "organisation_name",
+                "社会团体名称",
+                max_length=50,
+                help_text="以“六安市”开头，以“协会”“学会”“商会”等结尾。",
+            ),
+            ask("supervising_unit", "业务主管单位"),
+            ask("individual_members", "个人会员数", "integer", min_value=0, max_value=100000),
+            ask("unit_members", "单位会员数", "integer", min_value=0, max_value=100000),
+            ask(
+                "capital",
+                "活动资金（万元）",
+                "decimal",
+                min_value=0,
+                help_text="地方性社会团体和跨行政区域的社会团体有3万元以上活动资金。",
+            ),
+            ask("business_address", "住所"),
+            ask("business_scope", "业务范围", "textarea", max_length=500),
+            ask("legal_rep_name", "拟任法定代表人姓名", max_length=20),
+        ),
     ),
     # --- 市人社局 ------------------------------------------------------------------------------
     ItemSpec(
@@ -501,6 +768,15 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="失业登记",
+        form=(
+            LAST_EMPLOYER,
+            UNEMPLOYMENT_DATE,
+            UNEMPLOYMENT_REASON,
+            EDUCATION,
+            ask("job_wanted", "求职意向", required=False, max_length=50, help_text="希望从事的工种或岗位。"),
+            HOME_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-rsj",
@@ -524,6 +800,14 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="payment",
         result_name="失业保险金",
+        form=(
+            LAST_EMPLOYER,
+            UNEMPLOYMENT_DATE,
+            UNEMPLOYMENT_REASON,
+            BANK_NAME,
+            BANK_ACCOUNT,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-rsj",
@@ -569,6 +853,30 @@ ITEMS: tuple[ItemSpec, ...] = (
         visits=1,
         result_type="licence",
         result_name="中华人民共和国社会保障卡",
+        form=(
+            ask(
+                "card_reason",
+                "补换原因",
+                "choice",
+                options=("遗失补领", "损坏换领", "有效期满换领", "个人信息变更换领"),
+            ),
+            ask(
+                "card_bank",
+                "社会保障卡合作银行",
+                "choice",
+                options=(
+                    "中国工商银行",
+                    "中国农业银行",
+                    "中国银行",
+                    "中国建设银行",
+                    "徽商银行",
+                    "六安农村商业银行",
+                ),
+                help_text="新卡的金融账户开在所选银行。",
+            ),
+            MAILING_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-rsj",
@@ -586,6 +894,40 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         themes=("retirement",),
         result_name="参保登记",
+        form=(
+            ask(
+                "contribution_grade",
+                "缴费档次（元/年）",
+                "choice",
+                options=(
+                    "200",
+                    "300",
+                    "400",
+                    "500",
+                    "600",
+                    "700",
+                    "800",
+                    "900",
+                    "1000",
+                    "1500",
+                    "2000",
+                    "3000",
+                    "4000",
+                    "5000",
+                    "6000",
+                ),
+                help_text="多缴多得；参保后每年可调整一次。",
+            ),
+            ask(
+                "special_group",
+                "特殊群体身份",
+                "choice",
+                options=("无", "最低生活保障对象", "特困人员", "返贫致贫人口", "重度残疾人"),
+                help_text="特殊群体由政府按规定代缴部分或者全部最低档次养老保险费。",
+            ),
+            HOME_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-rsj",
@@ -666,6 +1008,19 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="licence",
         result_name="就业创业证",
+        form=(
+            ask(
+                "employment_status",
+                "就业状态",
+                "choice",
+                options=("单位就业", "灵活就业", "自主创业", "失业"),
+            ),
+            ask("employer", "所在单位名称", required=False, max_length=100, help_text="单位就业的填写。"),
+            EDUCATION,
+            HOME_ADDRESS,
+            CONTACT_PHONE,
+            MAILING_ADDRESS,
+        ),
     ),
     # --- 市市场监管局 ---------------------------------------------------------------------------
     ItemSpec(
@@ -692,6 +1047,34 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="licence",
         result_name="营业执照",
+        form=(
+            ask(
+                "business_name",
+                "公司名称",
+                max_length=50,
+                help_text="经企业名称自主申报的名称，如：六安市某某科技有限公司。",
+            ),
+            ask("business_address", "住所", help_text="公司的主要办事机构所在地。"),
+            ask(
+                "capital",
+                "注册资本（万元）",
+                "decimal",
+                min_value=0,
+                help_text="全体股东认缴的出资额，自成立之日起五年内缴足。",
+            ),
+            ask("business_scope", "经营范围", "textarea", max_length=500),
+            ask("legal_rep_name", "法定代表人姓名", max_length=20),
+            ask(
+                "shareholder_count",
+                "股东人数",
+                "integer",
+                min_value=1,
+                max_value=50,
+                help_text="有限责任公司由五十个以下股东出资设立。",
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-scjgj",
@@ -711,6 +1094,30 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="licence",
         result_name="营业执照",
+        form=(
+            ask(
+                "change_items",
+                "变更事项",
+                "multichoice",
+                options=("名称", "住所", "法定代表人", "注册资本", "经营范围", "股东", "董事、监事、经理"),
+                min_length=1,
+            ),
+            ask(
+                "resolution_date",
+                "变更决议（决定）作出日期",
+                "date",
+                help_text="自作出之日起30日内申请变更登记。",
+            ),
+            ask(
+                "change_details",
+                "变更前后内容",
+                "textarea",
+                max_length=1000,
+                help_text="逐项写明原登记内容和变更后内容。",
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-scjgj",
@@ -735,6 +1142,29 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="other",
         result_name="准予注销登记通知书",
+        form=(
+            ask("deregistration_kind", "注销方式", "choice", options=("简易注销", "普通注销")),
+            ask(
+                "dissolution_reason",
+                "注销原因",
+                "choice",
+                options=(
+                    "营业期限届满或章程规定的解散事由出现",
+                    "股东会决议解散",
+                    "因合并或者分立需要解散",
+                    "被依法吊销营业执照、责令关闭或者被撤销",
+                    "其他",
+                ),
+            ),
+            ask("liquidation_date", "清算完成日期", "date", required=False, help_text="简易注销的不填。"),
+            ask(
+                "licence_returned",
+                "承诺缴回营业执照正本、副本（电子营业执照同步作废）",
+                "boolean",
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-scjgj",
@@ -824,6 +1254,20 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("start-up",),
         result_type="licence",
         result_name="药品经营许可证",
+        form=(
+            ask("business_address", "经营场所地址"),
+            BUSINESS_AREA,
+            WAREHOUSE_ADDRESS,
+            ask(
+                "drug_scope",
+                "经营范围",
+                "multichoice",
+                options=("中药饮片", "中成药", "化学药", "生物制品（疫苗除外）", "第二类精神药品"),
+                min_length=1,
+            ),
+            ask("pharmacist_name", "执业药师姓名", max_length=20, help_text="企业负责质量管理的执业药师。"),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-scjgj",
@@ -840,6 +1284,30 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("operation",),
         result_type="licence",
         result_name="特种设备使用登记证",
+        form=(
+            ask(
+                "equipment_kind",
+                "设备种类",
+                "choice",
+                options=(
+                    "锅炉",
+                    "压力容器",
+                    "电梯",
+                    "起重机械",
+                    "场（厂）内专用机动车辆",
+                    "大型游乐设施",
+                    "压力管道",
+                ),
+            ),
+            ask("equipment_code", "设备代码", max_length=30, help_text="见产品合格证或者铭牌。"),
+            ask("equipment_count", "登记台数", "integer", min_value=1, max_value=1000),
+            ask("equipment_location", "设备使用地点"),
+            ask(
+                "commissioning_date", "投入使用日期", "date", help_text="投入使用前或者投入使用后30日内办理。"
+            ),
+            SAFETY_MANAGER,
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市自然资源和规划局 ---------------------------------------------------------------------
     ItemSpec(
@@ -862,6 +1330,15 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("operation",),
         result_type="licence",
         result_name="建设工程规划许可证",
+        form=(
+            PROJECT_NAME,
+            PROJECT_LOCATION,
+            LAND_AREA,
+            BUILDING_AREA,
+            BUILDING_USE,
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-zrzyj",
@@ -882,6 +1359,20 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("operation",),
         result_type="licence",
         result_name="建设用地规划许可证",
+        form=(
+            PROJECT_NAME,
+            PROJECT_LOCATION,
+            LAND_AREA,
+            ask("land_supply", "土地取得方式", "choice", options=("出让", "划拨")),
+            ask(
+                "land_use",
+                "用地性质",
+                "choice",
+                options=("居住用地", "商业服务业用地", "工业用地", "公共管理与公共服务用地", "其他"),
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-zrzyj",
@@ -898,6 +1389,26 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("housing",),
         result_type="licence",
         result_name="乡村建设规划许可证",
+        form=(
+            ask(
+                "rural_construction_kind",
+                "建设类别",
+                "choice",
+                options=("农村村民住宅", "乡镇企业", "乡村公共设施", "乡村公益事业"),
+            ),
+            PROJECT_LOCATION,
+            LAND_AREA,
+            BUILDING_AREA,
+            ask(
+                "floors",
+                "建筑层数",
+                "integer",
+                min_value=1,
+                max_value=30,
+                help_text="农村村民住宅一般不超过三层。",
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市不动产登记中心 ------------------------------------------------------------------------
     ItemSpec(
@@ -924,6 +1435,16 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis=PROPERTY_FEE_BASIS,
         result_type="licence",
         result_name="不动产权证书",
+        form=(
+            PROJECT_NAME,
+            PROPERTY_ADDRESS,
+            PROPERTY_CERT_NO,
+            BUILDING_AREA,
+            UNIT_COUNT,
+            BUILDING_USE,
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-bdc",
@@ -953,6 +1474,28 @@ ITEMS: tuple[ItemSpec, ...] = (
             ("登记审核与税费征收", 2, ("luan-bdc", "luan-swj")),
             ("登簿发证", 1, ("luan-bdc",)),
         ),
+        form=(
+            ask(
+                "transfer_cause",
+                "转移原因",
+                "choice",
+                options=("买卖", "互换", "赠与", "继承", "受遗赠", "其他"),
+            ),
+            PROPERTY_CERT_NO,
+            PROPERTY_ADDRESS,
+            ask(
+                "transfer_price",
+                "成交价格（万元）",
+                "decimal",
+                required=False,
+                min_value=0,
+                max_value=100000,
+                help_text="买卖、互换的填写。",
+            ),
+            ask("counterparty_name", "转让方姓名或名称", max_length=50),
+            ask("co_ownership", "共有方式", "choice", options=("单独所有", "共同共有", "按份共有")),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-bdc",
@@ -974,6 +1517,16 @@ ITEMS: tuple[ItemSpec, ...] = (
         fee_basis=PROPERTY_FEE_BASIS,
         result_type="licence",
         result_name="不动产登记证明",
+        form=(
+            PROPERTY_CERT_NO,
+            PROPERTY_ADDRESS,
+            ask("mortgagee_name", "抵押权人名称", max_length=50, help_text="如发放贷款的银行。"),
+            ask("mortgagee_credit_code", "抵押权人统一社会信用代码", "credit_code"),
+            ask("mortgage_kind", "抵押方式", "choice", options=("一般抵押", "最高额抵押")),
+            ask("secured_amount", "被担保主债权数额（万元）", "decimal", min_value="0.01", max_value=100000),
+            ask("debt_end_date", "债务履行期限届满日期", "date"),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-bdc",
@@ -992,6 +1545,32 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="不动产登记资料查询结果",
+        form=(
+            ask("querier_kind", "查询人类别", "choice", options=("权利人", "利害关系人")),
+            PROPERTY_ADDRESS,
+            ask(
+                "property_cert_no",
+                "不动产权证书号",
+                required=False,
+                max_length=50,
+                help_text="如：皖（2024）六安市不动产权第0012345号。",
+            ),
+            ask(
+                "query_items",
+                "查询内容",
+                "multichoice",
+                options=("不动产登记结果（登记簿）", "原始登记资料", "抵押登记情况", "查封登记情况"),
+                min_length=1,
+            ),
+            ask(
+                "query_purpose",
+                "查询目的",
+                "textarea",
+                max_length=200,
+                help_text="利害关系人须说明与不动产的利害关系。",
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市住建局 ------------------------------------------------------------------------------
     ItemSpec(
@@ -1015,6 +1594,16 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("operation",),
         result_type="licence",
         result_name="建筑工程施工许可证",
+        form=(
+            PROJECT_NAME,
+            PROJECT_LOCATION,
+            BUILDING_AREA,
+            ask("contract_price", "合同价格（万元）", "decimal", min_value="0.01", max_value=100000000),
+            ask("contractor_name", "施工总承包单位名称"),
+            PLANNED_START,
+            PLANNED_COMPLETION,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-zjj",
@@ -1067,6 +1656,23 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("operation",),
         result_type="licence",
         result_name="商品房预售许可证",
+        form=(
+            PROJECT_NAME,
+            PROJECT_LOCATION,
+            ask("presale_area", "预售建筑面积（平方米）", "decimal", min_value="0.01", max_value=100000000),
+            ask("unit_count", "预售套数", "integer", min_value=1, max_value=100000),
+            ask(
+                "investment_ratio",
+                "已投入开发建设资金占总投资比例（%）",
+                "decimal",
+                min_value=25,
+                max_value=100,
+                help_text="不低于25%。",
+            ),
+            ask("escrow_account", "预售资金监管账号", max_length=30),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-zjj",
@@ -1087,6 +1693,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         ),
         themes=("housing",),
         result_name="公共租赁住房资格确认",
+        form=(
+            HOUSEHOLD_SIZE,
+            MONTHLY_INCOME,
+            ask(
+                "housing_status",
+                "现住房情况",
+                "choice",
+                options=("无自有住房", "自有住房面积低于规定标准", "租住", "借住"),
+            ),
+            ask(
+                "current_housing_area",
+                "现住房建筑面积（平方米）",
+                "decimal",
+                required=False,
+                min_value=0,
+                max_value=10000,
+                help_text="无自有住房的不填。",
+            ),
+            HOME_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市卫健委 ------------------------------------------------------------------------------
     ItemSpec(
@@ -1121,6 +1748,19 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="生育服务登记",
+        form=(
+            SPOUSE_NAME,
+            SPOUSE_RESIDENT_ID,
+            ask(
+                "child_order",
+                "本次登记的子女孩次",
+                "choice",
+                options=("第一个子女", "第二个子女", "第三个子女", "第四个及以上子女"),
+            ),
+            ask("expected_birth_date", "预产期或子女出生日期", "date"),
+            HOME_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-wjw",
@@ -1145,6 +1785,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         result_type="licence",
         result_name="公共场所卫生许可证",
         stages=(("现场核查", 4, ("luan-wjw",)), ("审批决定", 1, ("luan-wjw",))),
+        form=(
+            ask(
+                "venue_kind",
+                "公共场所类别",
+                "choice",
+                options=(
+                    "住宿场所",
+                    "沐浴场所",
+                    "美容美发场所",
+                    "游泳场所",
+                    "文化娱乐场所",
+                    "商场（店）",
+                    "其他",
+                ),
+            ),
+            ask("business_address", "经营场所地址"),
+            BUSINESS_AREA,
+            EMPLOYEE_COUNT,
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-wjw",
@@ -1169,6 +1830,20 @@ ITEMS: tuple[ItemSpec, ...] = (
         visits=0,
         result_type="licence",
         result_name="医师执业证书",
+        form=(
+            ask("registration_kind", "注册类别", "choice", options=("首次注册", "变更注册", "重新注册")),
+            ask(
+                "practice_category",
+                "执业类别",
+                "choice",
+                options=("临床", "中医（含中西医结合、民族医）", "口腔", "公共卫生"),
+            ),
+            ask("practice_scope", "执业范围", max_length=50, help_text="如：内科专业、外科专业。"),
+            ask("practice_institution", "拟执业机构名称"),
+            ask("qualification_cert_no", "医师资格证书编码", max_length=30),
+            ask("email", "电子邮箱", "email", required=False, help_text="用于接收电子证照通知。"),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-wjw",
@@ -1230,6 +1905,14 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="转移接续",
+        form=(
+            ask("insurance_kind", "转出险种", "choice", options=("职工基本医疗保险", "城乡居民基本医疗保险")),
+            ask("transfer_from", "转出地（统筹区）", max_length=50, help_text="如：江苏省南京市。"),
+            ask(
+                "employer", "所在单位名称", required=False, max_length=100, help_text="在本市单位就业的填写。"
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-ybj",
@@ -1250,6 +1933,18 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="filing",
         result_name="备案回执",
+        form=(
+            ask(
+                "filing_category",
+                "备案人员类别",
+                "choice",
+                options=("异地长期居住人员", "常驻异地工作人员", "异地转诊人员", "临时外出就医人员"),
+            ),
+            ask("medical_destination", "就医地（省、市）", max_length=50, help_text="如：江苏省南京市。"),
+            ask("filing_start_date", "备案开始日期", "date"),
+            ask("destination_address", "就医地居住地址", required=False, help_text="异地长期居住人员填写。"),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-ybj",
@@ -1269,6 +1964,18 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="payment",
         result_name="生育津贴",
+        form=(
+            EMPLOYER,
+            ask(
+                "maternity_kind",
+                "生育类别",
+                "choice",
+                options=("顺产", "难产（剖宫产）", "多胞胎生育", "流产", "计划生育手术"),
+            ),
+            ask("delivery_date", "分娩（手术）日期", "date"),
+            ask("leave_days", "产假（休假）天数", "integer", min_value=1, max_value=365),
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市税务局 ------------------------------------------------------------------------------
     ItemSpec(
@@ -1288,6 +1995,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="发票",
+        form=(
+            ask(
+                "invoice_kinds",
+                "领用发票种类",
+                "multichoice",
+                options=("增值税专用发票", "增值税普通发票", "机动车销售统一发票", "二手车销售统一发票"),
+                min_length=1,
+            ),
+            ask(
+                "invoice_single_limit",
+                "单份发票最高开票限额",
+                "choice",
+                options=("一万元", "十万元", "一百万元"),
+                help_text="十万元以上的需实地查验。",
+            ),
+            ask(
+                "invoice_monthly_quantity", "每月最高领用数量（份）", "integer", min_value=1, max_value=10000
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-swj",
@@ -1306,6 +2034,21 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="清税证明",
+        form=(
+            ask(
+                "tax_clearance_reason",
+                "清税原因",
+                "choice",
+                options=("解散", "破产", "被撤销或吊销营业执照", "其他依法终止纳税义务的情形"),
+            ),
+            ask(
+                "taxes_settled",
+                "承诺已结清应纳税款、滞纳金、罚款，并缴销发票和税务证件",
+                "boolean",
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市教育局 ------------------------------------------------------------------------------
     ItemSpec(
@@ -1330,6 +2073,26 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=3,
         result_type="licence",
         result_name="教师资格证书",
+        form=(
+            ask(
+                "teacher_cert_kind",
+                "申请资格种类",
+                "choice",
+                options=("幼儿园", "小学", "初级中学", "高级中学", "中等职业学校", "中等职业学校实习指导"),
+            ),
+            ask("teaching_subject", "任教学科", max_length=30),
+            EDUCATION,
+            ask("graduate_school", "毕业学校"),
+            ask("exam_certificate_no", "教师资格考试合格证明编号", max_length=30),
+            ask(
+                "mandarin_level",
+                "普通话水平等级",
+                "choice",
+                options=("一级甲等", "一级乙等", "二级甲等", "二级乙等"),
+                help_text="语文教师不低于二级甲等，其他学科不低于二级乙等。",
+            ),
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市交通运输局 ---------------------------------------------------------------------------
     ItemSpec(
@@ -1353,6 +2116,26 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("start-up",),
         result_type="licence",
         result_name="道路运输经营许可证",
+        form=(
+            ask(
+                "passenger_scope",
+                "申请经营范围",
+                "multichoice",
+                options=(
+                    "县内班车客运",
+                    "县际班车客运",
+                    "市际班车客运",
+                    "省际班车客运",
+                    "包车客运",
+                    "旅游客运",
+                ),
+                min_length=1,
+            ),
+            VEHICLE_COUNT,
+            DRIVER_COUNT,
+            SAFETY_MANAGER,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-jtj",
@@ -1375,6 +2158,25 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("start-up",),
         result_type="licence",
         result_name="道路运输经营许可证",
+        form=(
+            ask(
+                "freight_scope",
+                "申请经营范围",
+                "multichoice",
+                options=(
+                    "道路普通货物运输",
+                    "货物专用运输（集装箱）",
+                    "货物专用运输（冷藏保鲜）",
+                    "大型物件运输",
+                ),
+                min_length=1,
+            ),
+            VEHICLE_COUNT,
+            DRIVER_COUNT,
+            ask("parking_address", "停车场地地址"),
+            SAFETY_MANAGER,
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市生态环境局 ---------------------------------------------------------------------------
     ItemSpec(
@@ -1392,6 +2194,16 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("operation",),
         result_type="approval",
         result_name="环境影响报告表批复",
+        form=(
+            PROJECT_NAME,
+            PROJECT_LOCATION,
+            PROJECT_NATURE,
+            TOTAL_INVESTMENT,
+            ask("environmental_investment", "环保投资（万元）", "decimal", min_value=0, max_value=100000000),
+            ask("eia_agency", "环境影响报告表编制单位"),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-sthjj",
@@ -1411,6 +2223,26 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="licence",
         result_name="排污许可证",
+        form=(
+            ask(
+                "industry_category",
+                "行业类别",
+                max_length=50,
+                help_text="按《固定污染源排污许可分类管理名录》填写。",
+            ),
+            ask("business_address", "生产经营场所地址"),
+            ask("permit_management", "管理类别", "choice", options=("重点管理", "简化管理")),
+            ask(
+                "pollutant_kinds",
+                "排放污染物类别",
+                "multichoice",
+                options=("废水", "废气", "工业固体废物", "噪声"),
+                min_length=1,
+            ),
+            ask("production_start_date", "投入生产（使用）日期", "date"),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市住房公积金管理中心 ----------------------------------------------------------------------
     ItemSpec(
@@ -1454,6 +2286,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="payment",
         result_name="住房公积金提取",
+        form=(
+            ask(
+                "housing_purchase_kind",
+                "提取情形",
+                "choice",
+                options=("购买新建商品房", "购买二手住房", "建造、翻建、大修自住住房"),
+            ),
+            PROPERTY_ADDRESS,
+            HOUSE_PRICE,
+            ask(
+                "withdrawal_amount",
+                "提取金额（元）",
+                "decimal",
+                min_value="0.01",
+                max_value=10000000,
+                help_text="不超过账户余额和购房款中本人负担的部分。",
+            ),
+            BANK_NAME,
+            BANK_ACCOUNT,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-gjj",
@@ -1475,6 +2328,23 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("housing",),
         result_type="approval",
         result_name="住房公积金贷款审批",
+        form=(
+            PROPERTY_ADDRESS,
+            HOUSE_PRICE,
+            ask(
+                "loan_amount",
+                "申请贷款金额（万元）",
+                "decimal",
+                min_value="0.01",
+                max_value=120,
+                help_text="不超过当期最高贷款额度。",
+            ),
+            ask("loan_years", "贷款期限（年）", "integer", min_value=1, max_value=30),
+            ask("repayment_method", "还款方式", "choice", options=("等额本息", "等额本金")),
+            ask("marital_status", "婚姻状况", "choice", options=("未婚", "已婚", "离婚", "丧偶")),
+            ask("spouse_name", "配偶（对方）姓名", required=False, max_length=20, help_text="已婚的填写。"),
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-gjj",
@@ -1493,6 +2363,21 @@ ITEMS: tuple[ItemSpec, ...] = (
         online_depth=4,
         channels=tuple(ONLINE),
         result_name="缴存登记",
+        form=(
+            EMPLOYEE_COUNT,
+            ask(
+                "deposit_rate",
+                "缴存比例",
+                "choice",
+                options=("5%", "6%", "7%", "8%", "9%", "10%", "11%", "12%"),
+                help_text="单位和职工缴存比例相同，在5%至12%之间自主确定。",
+            ),
+            ask(
+                "first_deposit_date", "首次缴存日期", "date", help_text="自单位设立之日起30日内办理缴存登记。"
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     # --- 市发改委、司法局、农业农村局、文旅局 -----------------------------------------------------------
     ItemSpec(
@@ -1513,6 +2398,16 @@ ITEMS: tuple[ItemSpec, ...] = (
         channels=tuple(ONLINE),
         result_type="filing",
         result_name="项目备案证明",
+        form=(
+            PROJECT_NAME,
+            PROJECT_LOCATION,
+            PROJECT_NATURE,
+            TOTAL_INVESTMENT,
+            ask("construction_content", "建设规模及内容", "textarea", max_length=1000),
+            PLANNED_START,
+            PLANNED_COMPLETION,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-sfj",
@@ -1532,6 +2427,33 @@ ITEMS: tuple[ItemSpec, ...] = (
         ),
         result_type="approval",
         result_name="给予法律援助决定书",
+        form=(
+            ask(
+                "legal_aid_matter",
+                "申请法律援助事项",
+                "choice",
+                options=(
+                    "请求给付赡养费、抚养费、扶养费",
+                    "请求支付劳动报酬",
+                    "请求工伤事故人身损害赔偿",
+                    "请求给予社会保险待遇或者社会救助",
+                    "请求确认劳动关系",
+                    "刑事案件辩护或代理",
+                    "其他",
+                ),
+            ),
+            ask("opposing_party", "对方当事人", max_length=50),
+            ask("case_summary", "案情及申请理由", "textarea", min_length=10, max_length=2000),
+            ask(
+                "financial_status",
+                "经济困难情形",
+                "choice",
+                options=("最低生活保障对象", "特困供养人员", "其他经济困难"),
+            ),
+            HOUSEHOLD_SIZE,
+            HOME_ADDRESS,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-nyj",
@@ -1553,6 +2475,27 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("start-up",),
         result_type="licence",
         result_name="农药经营许可证",
+        form=(
+            ask(
+                "pesticide_scope",
+                "经营范围",
+                "choice",
+                options=("农药（限制使用农药除外）", "农药（含限制使用农药）"),
+            ),
+            ask("business_address", "营业场所地址"),
+            BUSINESS_AREA,
+            WAREHOUSE_ADDRESS,
+            ask(
+                "warehouse_area",
+                "仓储场所面积（平方米）",
+                "decimal",
+                required=False,
+                min_value=0,
+                max_value=1000000,
+            ),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
     ItemSpec(
         "luan-wlj",
@@ -1574,5 +2517,14 @@ ITEMS: tuple[ItemSpec, ...] = (
         themes=("start-up",),
         result_type="licence",
         result_name="娱乐经营许可证",
+        form=(
+            ask("entertainment_kind", "娱乐场所类别", "choice", options=("歌舞娱乐场所", "游艺娱乐场所")),
+            ask("business_address", "经营场所地址"),
+            BUSINESS_AREA,
+            ask("room_count", "包厢（包间）数", "integer", min_value=0, max_value=1000),
+            ask("capacity", "核定容纳人数", "integer", min_value=1, max_value=100000),
+            CONTACT_NAME,
+            CONTACT_PHONE,
+        ),
     ),
 )

@@ -12,6 +12,8 @@ from tongban.cases import demo, selectors
 from tongban.cases.choices import CaseStatus, MaterialStatus, StageStatus, TaskStatus
 from tongban.cases.models import Case, CaseEvent, CaseMaterial, CaseStage, CaseTask
 from tongban.catalog import demo as catalog_demo
+from tongban.catalog import demo_data as catalog_data
+from tongban.catalog.forms_schema import validate_form_schema, validate_submission
 from tongban.core.models import AuditEvent
 from tongban.identity import demo as identity_demo
 from tongban.identity.models import User
@@ -103,3 +105,14 @@ def test_materials_are_real_pdf_files(seeded: demo.CasesSeedResult) -> None:
     assert content.rstrip().endswith(b"%%EOF")
     per_case = Case.objects.exclude(status=CaseStatus.DRAFT).annotate(n=Count("materials"))
     assert all(c.n >= 1 for c in per_case)
+
+
+def test_the_generated_answers_fit_every_demo_form() -> None:
+    """Any demo item may get a demo case: a citizen's and an enterprise's answers pass every form."""
+    identity_demo.seed_demo()
+    citizen = User.objects.get(resident_id=identity_demo.CITIZENS[0].resident_id)
+    enterprise = User.objects.get(credit_code=identity_demo.ENTERPRISES[0].credit_code)
+    for spec in catalog_data.ITEMS:
+        schema = validate_form_schema(list(spec.form))
+        for applicant in (citizen, enterprise):
+            validate_submission(schema, demo._answers(schema, applicant))

@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from tongban.catalog import demo, demo_data, selectors
 from tongban.catalog.choices import MaterialSource, VersionStatus
+from tongban.catalog.forms_schema import validate_form_schema
 from tongban.catalog.models import Material, ServiceItem, ServiceItemVersion
 from tongban.core import audit
 from tongban.core.errors import ValidationFailed
@@ -91,6 +92,37 @@ def test_time_limits_legal_basis_and_processes(seeded: demo.CatalogSeedResult) -
         name__startswith="不动产转移登记", status=VersionStatus.PUBLISHED
     )
     assert ["luan-bdc", "luan-swj"] in [stage["departments"] for stage in transfer.process]
+
+
+def test_every_item_has_a_valid_application_form() -> None:
+    for spec in demo_data.ITEMS:
+        fields = validate_form_schema(list(spec.form))
+        assert len(fields) >= 3, spec.name
+
+
+def test_a_key_means_the_same_answer_in_every_item() -> None:
+    """Any items may one day be bundled: the merge refuses one key with two types or option sets."""
+    answers: dict[str, dict[tuple[object, ...], list[str]]] = {}
+    for spec in demo_data.ITEMS:
+        for field in validate_form_schema(list(spec.form)):
+            shape = (
+                field["type"],
+                tuple((option["value"], option["label"]) for option in field["options"]),
+                tuple(sorted(field["validation"].items())),
+            )
+            answers.setdefault(field["key"], {}).setdefault(shape, []).append(spec.name)
+    differing = {key: list(shapes.values()) for key, shapes in answers.items() if len(shapes) > 1}
+    assert differing == {}
+
+
+def test_published_items_carry_their_forms(seeded: demo.CatalogSeedResult) -> None:
+    for spec in demo_data.ITEMS:
+        version = ServiceItemVersion.objects.get(name=spec.name, status=VersionStatus.PUBLISHED)
+        assert version.form_schema == validate_form_schema(list(spec.form)), spec.name
+    renewal = ServiceItemVersion.objects.get(name="居民身份证换领", status=VersionStatus.PUBLISHED)
+    reasons = next(f for f in renewal.form_schema if f["key"] == "renewal_reason")
+    assert reasons["type"] == "choice"
+    assert "有效期满" in [option["label"] for option in reasons["options"]]
 
 
 def test_second_run_creates_nothing(seeded: demo.CatalogSeedResult) -> None:
