@@ -1,7 +1,8 @@
 """Reads of themed bundles: the public's published bundles and guides, the applicant's applications.
 
 An application is visible to its applicant and, for an enterprise applicant, to the citizens it has
-authorised as agents, as cases are; anybody else gets ``bundle_application_not_found``.
+authorised as agents, as cases are, and to the window clerk who filed it; anybody else gets
+``bundle_application_not_found``.
 """
 
 from __future__ import annotations
@@ -215,6 +216,27 @@ def applications_of(user: User) -> QuerySet[BundleApplication]:
 
 def application_for_applicant(user: User, *, application_id: int) -> BundleApplication:
     application = applications_of(user).filter(pk=application_id).first()
+    if application is None:
+        raise NotFound(
+            _("No such application, or it is not yours to see."), code="bundle_application_not_found"
+        )
+    return application
+
+
+def applications_filed_by(user: User) -> QuerySet[BundleApplication]:
+    """The applications a window clerk filed for applicants at the counter, newest first."""
+    if not user.is_authenticated or user.kind != AccountKind.STAFF:
+        return BundleApplication.objects.none()
+    return (
+        BundleApplication.objects.filter(submitted_by_id=user.pk)
+        .select_related("bundle", "applicant")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def application_filed_by(user: User, *, application_id: int) -> BundleApplication:
+    """One of ``applications_filed_by``, for the clerk's next step (accepting each case)."""
+    application = applications_filed_by(user).filter(pk=application_id).first()
     if application is None:
         raise NotFound(
             _("No such application, or it is not yours to see."), code="bundle_application_not_found"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+from tongban.portal import views_bundles_window as bundle_views
 from tongban.portal import views_casework as views
 
 app_name = "casework"
@@ -26,4 +27,7 @@ urlpatterns = [
     path("window/", views.window_search, name="window_search"),
     path("window/<int:item_id>/", views.window_identify, name="window_identify"),
     path("window/<int:item_id>/apply/", views.window_apply, name="window_apply"),
+    path("window/bundles/<slug:code>/", bundle_views.window_bundle_identify, name="window_bundle_identify"),
+    path("window/bundles/<slug:code>/apply/", bundle_views.window_bundle_apply, name="window_bundle_apply"),
+    path("window/bundles/filed/<int:pk>/", bundle_views.window_bundle_filed, name="window_bundle_filed"),
 ]

@@ -68,7 +68,8 @@ def bundle_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "portal/bundles/guide.html", {"guide": guide, "bundle": guide.bundle})
 
 
-def _raw_answers(schema: list[dict[str, Any]], data: Any) -> dict[str, Any]:
+def raw_answers(schema: list[dict[str, Any]], data: Any) -> dict[str, Any]:
+    """The posted answers to the merged form as typed, for the service to check against each item."""
     answers: dict[str, Any] = {}
     for definition in schema:
         key = definition["key"]
@@ -79,6 +80,58 @@ def _raw_answers(schema: list[dict[str, Any]], data: Any) -> dict[str, Any]:
         else:
             answers[key] = data.get(key, "")
     return answers
+
+
+def application_form(guide: bundle_selectors.BundleGuide, data: Any = None) -> Form:
+    """The merged form of the bundle (the page lists the merged materials after it)."""
+    return build_form_class(guide.form_schema, name="BundleApplicationForm")(data)
+
+
+def read_application(
+    request: HttpRequest, guide: bundle_selectors.BundleGuide
+) -> tuple[Form, dict[str, UploadedFile], dict[str, list[str]]]:
+    """The posted form (its own field messages shown; the service decides), the upload of each merged
+    material by its key, and each refused file's message by input name.
+
+    A refused file is still passed on: the service then refuses the whole application."""
+    form = application_form(guide, request.POST)
+    form.is_valid()
+    files: dict[str, UploadedFile] = {}
+    upload_errors: dict[str, list[str]] = {}
+    for material in guide.uploads:
+        upload = request.FILES.get(material.input_name)
+        if upload is None:
+            continue
+        try:
+            check_upload(upload, field=material.input_name)
+        except DomainError as exc:
+            upload_errors[material.input_name] = [str(exc.message)]
+        files[material.key] = upload
+    return form, files, upload_errors
+
+
+def show_refusal(exc: DomainError, form: Form, upload_errors: dict[str, list[str]]) -> None:
+    """Put the service's field messages next to the answers and the materials they concern."""
+    for name, found in exc.fields.items():
+        if name.startswith("material_"):
+            upload_errors.setdefault(name, [str(m) for m in found])
+        elif name in form.fields:
+            have = {str(e) for e in form.errors.get(name, [])}
+            for found_message in found:
+                if str(found_message) not in have:
+                    form.add_error(name, str(found_message))
+
+
+def application_fields(
+    guide: bundle_selectors.BundleGuide, form: Form, upload_errors: dict[str, list[str]]
+) -> dict[str, Any]:
+    """What ``portal/bundles/_application_fields.html`` shows: the form and one row per material."""
+    return {
+        "form": form,
+        "rows": [(m, upload_errors.get(m.input_name, [])) for m in guide.materials],
+        "accept": ",".join(ACCEPTED_EXTENSIONS),
+        "max_mb": max_bytes() // (1024 * 1024),
+    }
 
 
 def _done(request: HttpRequest, application: BundleApplication) -> HttpResponse:
@@ -115,36 +168,22 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
     guide = bundle_selectors.bundle_guide(bundle)
     if guide.problem:
         return _unavailable(request, guide.problem, status=409, name=bundle.name)
-    form_class = build_form_class(guide.form_schema, name="BundleApplicationForm")
     upload_errors: dict[str, list[str]] = {}
     error = ""
     status = 200
     key = None
-    form: Form
     if request.method == "POST":
         raw_key = request.POST.get("idempotency_key", "")
         key = raw_key if _KEY.match(raw_key) else None
         done = _for_key(user, key)
         if done is not None:
             return _done(request, done)
-        form = form_class(request.POST)
-        form.is_valid()  # the field messages next to the fields; the service decides
-        files: dict[str, UploadedFile] = {}
-        for material in guide.uploads:
-            upload = request.FILES.get(material.input_name)
-            if upload is None:
-                continue
-            # A refused file is still passed on: the service then refuses the whole application.
-            try:
-                check_upload(upload, field=material.input_name)
-            except DomainError as exc:
-                upload_errors[material.input_name] = [str(exc.message)]
-            files[material.key] = upload
+        form, files, upload_errors = read_application(request, guide)
         try:
             application = bundle_services.bundle_apply(
                 bundle=bundle,
                 applicant=user,
-                form_data=_raw_answers(guide.form_schema, request.POST),
+                form_data=raw_answers(guide.form_schema, request.POST),
                 files=files,
                 by=user,
                 idempotency_key=key,
@@ -155,27 +194,17 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
                 return _done(request, done)  # a concurrent copy of this submission won
             error = str(exc.message)
             status = exc.status
-            for name, found in exc.fields.items():
-                if name.startswith("material_"):
-                    upload_errors.setdefault(name, [str(m) for m in found])
-                elif name in form.fields:
-                    have = {str(e) for e in form.errors.get(name, [])}
-                    for found_message in found:
-                        if str(found_message) not in have:
-                            form.add_error(name, str(found_message))
+            show_refusal(exc, form, upload_errors)
         else:
             return _done(request, application)
     else:
-        form = form_class()
+        form = application_form(guide)
     context = {
         "bundle": bundle,
         "guide": guide,
-        "form": form,
-        "rows": [(m, upload_errors.get(m.input_name, [])) for m in guide.materials],
         "idempotency_key": key or secrets.token_urlsafe(24),
         "error": error,
-        "accept": ",".join(ACCEPTED_EXTENSIONS),
-        "max_mb": max_bytes() // (1024 * 1024),
+        **application_fields(guide, form, upload_errors),
     }
     return render(request, "portal/bundles/apply.html", context, status=status)
 

@@ -9,7 +9,8 @@ transition the case's status does not allow), and changes nothing.
 The one-window intake has three steps: find the item, identify the applicant who is present (ID
 number and name must both match one account, ``cases.casework.window_identify``), then fill the
 form and scan the materials. The identified account is kept in the clerk's session for a short
-time, tied to the item, so step three cannot be reached for anyone the clerk did not identify.
+time, tied to what it was identified for (an item, or a themed bundle in ``views_bundles_window``),
+so step three cannot be reached for anyone the clerk did not identify.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
+from tongban.bundles import selectors as bundle_selectors
+from tongban.bundles.models import Bundle
 from tongban.cases import casework, selectors, services
 from tongban.cases.choices import CaseStatus, Channel, MaterialOrigin, MaterialStatus, StageStatus
 from tongban.cases.models import Case, CaseMaterial, CaseTask
@@ -578,10 +581,22 @@ def _window_version(user: User, item_id: int) -> ServiceItemVersion:
     return version
 
 
+def window_bundles(user: User, q: str, department: int | None) -> list[Bundle]:
+    """Published bundles matching ``q`` whose every item this clerk's window takes in."""
+    allowed = set(casework.window_departments(user).values_list("pk", flat=True))
+    found = []
+    for bundle in bundle_selectors.search_bundles(q):
+        departments = {entry.item.department_id for entry in bundle.entries.all()}
+        if departments <= allowed and department in (None, *departments):
+            found.append(bundle)
+    return found
+
+
 @staff_required(Role.WINDOW_CLERK)
 @require_GET
 def window_search(request: HttpRequest) -> HttpResponse:
-    """Step 1: find the item, by name or by department, among the departments of the clerk's window."""
+    """Step 1: find the item, by name or by department, among the departments of the clerk's window;
+    a search by name also lists the themed bundles (一件事) the window can take in whole."""
     user = portal_user(request)
     departments = casework.window_departments(user)
     allowed = dict(departments.values_list("pk", "name"))
@@ -589,16 +604,62 @@ def window_search(request: HttpRequest) -> HttpResponse:
     choices = [(pk, name) for pk, name in allowed.items() if pk in with_items]
     form = WindowSearchForm(request.GET or None, departments=choices)
     items: list[Any] | None = None
+    bundles: list[Bundle] = []
     if form.is_bound and form.is_valid():
         q, department = form.cleaned_data["q"].strip(), form.cleaned_data["department"]
         if q:
             found = catalog_selectors.search_published(q, limit=WINDOW_RESULTS * 4)
             items = [i for i in found if i.department_id in allowed and department in (None, i.department_id)]
+            bundles = window_bundles(user, q, department)
         elif department:
             items = list(catalog_selectors.published_items(department_id=department))
         items = items[:WINDOW_RESULTS] if items is not None else None
-    context = {"form": form, "items": items, "limit": WINDOW_RESULTS}
+    context = {"form": form, "items": items, "bundles": bundles, "limit": WINDOW_RESULTS}
     return render(request, "portal/casework/window_search.html", context)
+
+
+def identify_at_window(request: HttpRequest, user: User, form: WindowIdentifyForm) -> tuple[User | None, int]:
+    """The account of the applicant at the counter from the posted form, or None and the status to
+    answer with (the form then carries the reason). Attempts are rate-limited per clerk."""
+    if not form.is_valid():
+        return None, 400
+    if is_ratelimited(
+        request, group="casework.window_identify", key="user", rate=WINDOW_IDENTIFY_RATE, increment=True
+    ):
+        form.add_error(None, _("Too many identification attempts; please wait a minute."))
+        return None, 429
+    try:
+        applicant = casework.window_identify(
+            id_number=form.cleaned_data["id_number"], name=form.cleaned_data["name"], by=user
+        )
+    except DomainError as exc:
+        form.add_domain_error(exc)
+        return None, 400
+    return applicant, 200
+
+
+def remember_applicant(request: HttpRequest, purpose: str, applicant: User) -> None:
+    """Keep the identified applicant for one purpose (``item:<id>``, ``bundle:<code>``) only."""
+    entry = {"purpose": purpose, "applicant": applicant.pk, "at": int(time.time())}
+    request.session[WINDOW_SESSION_KEY] = entry
+
+
+def window_applicant(request: HttpRequest, purpose: str) -> User | None:
+    """The applicant identified for this purpose, while the identification is fresh."""
+    entry = request.session.get(WINDOW_SESSION_KEY) or {}
+    fresh = int(time.time()) - int(entry.get("at", 0)) <= WINDOW_IDENTIFY_SECONDS
+    if entry.get("purpose") != purpose or not fresh:
+        return None
+    return casework.identified_applicant(applicant_id=int(entry.get("applicant", 0)))
+
+
+def forget_applicant(request: HttpRequest) -> None:
+    """Once filed, the next application starts with a new identification."""
+    request.session.pop(WINDOW_SESSION_KEY, None)
+
+
+def _item_purpose(item_id: int) -> str:
+    return f"item:{item_id}"
 
 
 @staff_required(Role.WINDOW_CLERK)
@@ -609,38 +670,13 @@ def window_identify(request: HttpRequest, item_id: int) -> HttpResponse:
     version = _window_version(user, item_id)
     form = WindowIdentifyForm(request.POST or None)
     status = 200
-    if request.method == "POST" and form.is_valid():
-        if is_ratelimited(
-            request, group="casework.window_identify", key="user", rate=WINDOW_IDENTIFY_RATE, increment=True
-        ):
-            form.add_error(None, _("Too many identification attempts; please wait a minute."))
-            status = 429
-        else:
-            try:
-                applicant = casework.window_identify(
-                    id_number=form.cleaned_data["id_number"], name=form.cleaned_data["name"], by=user
-                )
-            except DomainError as exc:
-                form.add_domain_error(exc)
-                status = 400
-            else:
-                request.session[WINDOW_SESSION_KEY] = {
-                    "item": version.item_id,
-                    "applicant": applicant.pk,
-                    "at": int(time.time()),
-                }
-                return redirect("casework:window_apply", item_id=version.item_id)
-    elif request.method == "POST":
-        status = 400
+    if request.method == "POST":
+        applicant, status = identify_at_window(request, user, form)
+        if applicant is not None:
+            remember_applicant(request, _item_purpose(version.item_id), applicant)
+            return redirect("casework:window_apply", item_id=version.item_id)
     context = {"version": version, "form": form}
     return render(request, "portal/casework/window_identify.html", context, status=status)
-
-
-def _window_applicant(request: HttpRequest, item_id: int) -> User | None:
-    entry = request.session.get(WINDOW_SESSION_KEY) or {}
-    if entry.get("item") != item_id or int(time.time()) - int(entry.get("at", 0)) > WINDOW_IDENTIFY_SECONDS:
-        return None
-    return casework.identified_applicant(applicant_id=int(entry.get("applicant", 0)))
 
 
 def _applicant_materials(version: ServiceItemVersion) -> list[Material]:
@@ -670,7 +706,7 @@ def window_apply(request: HttpRequest, item_id: int) -> HttpResponse:
     """Step 3: the application form and the scans; submitted for the applicant on the window channel."""
     user = portal_user(request)
     version = _window_version(user, item_id)
-    applicant = _window_applicant(request, version.item_id)
+    applicant = window_applicant(request, _item_purpose(version.item_id))
     if applicant is None:
         messages.info(request, _("Identify the applicant first."))
         return redirect("casework:window_identify", item_id=version.item_id)
@@ -706,7 +742,7 @@ def window_apply(request: HttpRequest, item_id: int) -> HttpResponse:
                             form.add_error(field, str(message))
                 status = exc.status
             else:
-                request.session.pop(WINDOW_SESSION_KEY, None)
+                forget_applicant(request)
                 messages.success(
                     request,
                     _("Application %(number)s filed. Check it and accept it now.") % {"number": case.number},
