@@ -49,7 +49,7 @@ from tongban.catalog.models import Material, ServiceItemVersion
 from tongban.core.calendar import working_days_between
 from tongban.core.errors import DomainError, NotFound, PermissionDenied
 from tongban.core.masking import mask_name, mask_phone, mask_resident_id
-from tongban.identity.choices import Role
+from tongban.identity.choices import AccountKind, Role
 from tongban.identity.decorators import staff_required
 from tongban.identity.models import User
 from tongban.identity.selectors import has_role, portal_user
@@ -337,7 +337,8 @@ def _detail_page(
         "not_accept_form": bound.get("not_accept") or NotAcceptForm(),
         "suspend_form": bound.get("suspend") or SuspendForm(),
         "deliver_form": bound.get("deliver") or DeliverForm(),
-        "submitted_by_clerk": case.channel == Channel.WINDOW,
+        # Filed at the window, alone or as part of a themed bundle.
+        "submitted_by_clerk": case.submitted_by is not None and case.submitted_by.kind == AccountKind.STAFF,
         "notices": [(n.title, _notice_url(case, n.kind, n.round)) for n in notices_for(case)],
     }
     return render(request, "portal/casework/case_detail.html", context, status=status)

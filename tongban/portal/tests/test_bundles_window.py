@@ -151,6 +151,7 @@ def test_happy_path_files_every_case_for_the_applicant(clerk: User, citizen: Use
         assert reverse("casework:case_detail", args=[case.pk]) in listing
         assert str(case.number) in listing
     first = cases[0]
+    assert client.get(reverse("casework:case_detail", args=[first.pk])).context["submitted_by_clerk"]
     form_id = first.version.materials.get(name="申请表").pk
     accept = reverse("casework:case_accept", args=[first.pk])
     assert client.post(accept, {"deferred": [form_id]}).status_code == 302
