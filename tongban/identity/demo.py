@@ -264,6 +264,13 @@ STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("clerk", "刘晓燕", "luan-sjj", Role.WINDOW_CLERK),
     StaffSpec("approver.gaj", "杨帆", "luan-gaj", Role.APPROVER),
     StaffSpec("approver.scjgj", "吴静", "luan-scjgj", Role.APPROVER),
+    # One approver for each department in the demo bundles, so each can act on its branch.
+    StaffSpec("approver.wjw", "林芳", "luan-wjw", Role.APPROVER),
+    StaffSpec("approver.ybj", "许强", "luan-ybj", Role.APPROVER),
+    StaffSpec("approver.rsj", "高敏", "luan-rsj", Role.APPROVER),
+    StaffSpec("approver.mzj", "胡军", "luan-mzj", Role.APPROVER),
+    StaffSpec("approver.zjj", "朱红", "luan-zjj", Role.APPROVER),
+    StaffSpec("approver.gjj", "梁斌", "luan-gjj", Role.APPROVER),
     StaffSpec("data.gaj", "黄磊", "luan-gaj", Role.DATA_OFFICER),
     StaffSpec("jinan.admin", "赵刚", "jinan-sjj", Role.ADMINISTRATOR),
     StaffSpec("jinan.supervisor", "孙丽", "jinan-sjj", Role.SUPERVISOR),
