@@ -307,7 +307,8 @@ def _detail_page(
     context = {
         "case": case,
         "acts": acts,
-        "any_action": any(acts.values()) or bool(tasks),
+        # Deferred-material uploads are listed with the materials; they alone do not fill an actions card.
+        "any_action": any(v for k, v in acts.items() if k != "upload_deferred") or bool(tasks),
         "tasks": [
             (
                 t,
