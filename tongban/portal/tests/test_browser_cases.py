@@ -8,6 +8,7 @@ Set ``TONGBAN_SHOTS_DIR`` to keep screenshots of each step.
 
 from __future__ import annotations
 
+import importlib
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from playwright import sync_api
 
@@ -24,7 +26,7 @@ from tongban.cases.models import Case
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = os.environ.get("TONGBAN_SHOTS_DIR", "")
@@ -39,6 +41,8 @@ MOTHER_ID = "341503199207087120"
 @pytest.fixture
 def demo(settings: Any) -> dict[str, str]:
     settings.STAFF_2FA = "optional"  # the demo's policy (scripts/run)
+    # An earlier transactional test may have flushed the themes the catalogue's data migration made.
+    importlib.import_module("tongban.catalog.migrations.0002_seed_themes").seed(django_apps, None)
     out = io.StringIO()
     call_command("seed_demo", "--json", stdout=out, stderr=io.StringIO())
     return {a["username"]: a["password"] for a in json.loads(out.getvalue())}
