@@ -16,14 +16,15 @@ after the transaction commits (``notifications.notify``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -104,6 +105,13 @@ def _event(
     case: Case, kind: str, *, by: User | None, note: str = "", department: Department | None = None
 ) -> None:
     CaseEvent.objects.create(case=case, kind=kind, actor=by, note=note, department=department)
+
+
+def _site_language(render: Callable[[], str]) -> str:
+    """Timeline notes are stored text shown to everyone: write them in the site's language, not in
+    whatever language the acting request (or a management command, which runs untranslated) uses."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(render())
 
 
 def _notify(case: Case, topic: str, title: str | Promise, body: str | Promise) -> None:
@@ -720,7 +728,7 @@ def task_decide(*, task: CaseTask, outcome: str, opinion: str, by: User) -> Case
         EventKind.OPINION,
         by=by,
         department=task.department,
-        note=f"{stage.name}：{task.get_status_display()}",
+        note=_site_language(lambda: f"{stage.name}：{task.get_status_display()}"),
     )
     _audit("case.task_decided", case, by, task=task.pk, outcome=outcome, stage=stage.name)
     if outcome == TaskOutcome.REFUSE:
@@ -792,7 +800,11 @@ def case_deliver(*, case: Case, method: str, note: str = "", by: User) -> Case:
     case.completed_at = now
     case.save(update_fields=["status", "delivery_method", "delivery_note", "completed_at", "updated_at"])
     _event(
-        case, EventKind.DELIVERED, by=by, department=by.department, note=case.get_delivery_method_display()
+        case,
+        EventKind.DELIVERED,
+        by=by,
+        department=by.department,
+        note=_site_language(case.get_delivery_method_display),
     )
     _audit("case.delivered", case, by, method=method)
     _notify(
@@ -853,7 +865,13 @@ def case_suspend(*, case: Case, kind: str, reason: str, by: User) -> CaseSuspens
     )
     case.status = CaseStatus.SUSPENDED
     case.save(update_fields=["status", "updated_at"])
-    _event(case, EventKind.SUSPENDED, by=by, department=by.department, note=suspension.get_kind_display())
+    _event(
+        case,
+        EventKind.SUSPENDED,
+        by=by,
+        department=by.department,
+        note=_site_language(suspension.get_kind_display),
+    )
     _audit("case.suspended", case, by, kind=kind)
     _notify(
         case,
