@@ -22,8 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -55,11 +54,12 @@ from tongban.cases.models import (
 )
 from tongban.cases.uploads import check_upload
 from tongban.catalog import forms_schema
-from tongban.catalog.choices import MaterialSource, ServiceObject, VersionStatus
+from tongban.catalog import selectors as catalog_selectors
+from tongban.catalog.choices import MaterialSource, ServiceObject
 from tongban.catalog.models import Material, ServiceItem, ServiceItemVersion
 from tongban.core import audit
 from tongban.core.calendar import deadline_after, local_date, working_days_between
-from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.choices import AccountKind
 from tongban.identity.models import Department, User
 from tongban.notifications.services import notify
@@ -147,12 +147,8 @@ def _applicant_snapshot(applicant: User) -> dict[str, str]:
 
 
 def _check_applicable(item: ServiceItem, applicant: User) -> ServiceItemVersion:
-    version = (
-        ServiceItemVersion.objects.select_related("item__department")
-        .filter(item=item, status=VersionStatus.PUBLISHED)
-        .first()
-    )
-    if version is None or item.retired_at is not None:
+    version = catalog_selectors.applicable_version(item)
+    if version is None:
         raise Conflict(
             _("This service item is not published, so it does not accept applications."),
             code="item_not_published",
@@ -189,14 +185,21 @@ def _require_applicant_side(case: Case, by: User) -> None:
 def _next_number(item: ServiceItem, moment: datetime) -> str:
     """Implementation code + yyyymmdd + a 4-digit serial, unique per item and day under concurrency.
 
-    The counter row is created once per item and day; each number increments it with an UPDATE,
-    whose row lock is held until the submitting transaction commits, so two submissions never
-    read the same value.
+    The counter row is created by the day's first number and incremented by every later one in the
+    same upsert, whose row lock is held until the submitting transaction commits, so two
+    submissions never read the same value.
     """
     day = local_date(moment)
-    counter, _created = CaseCounter.objects.get_or_create(item=item, day=day)
-    CaseCounter.objects.filter(pk=counter.pk).update(last=F("last") + 1)
-    serial = CaseCounter.objects.values_list("last", flat=True).get(pk=counter.pk)
+    table = connection.ops.quote_name(CaseCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        # One statement on PostgreSQL and SQLite (3.35+): create the day's row or count one more,
+        # under the row lock (or SQLite's write lock) that the upsert takes.
+        cursor.execute(
+            f"INSERT INTO {table} (item_id, day, last) VALUES (%s, %s, 1) "  # noqa: S608
+            f"ON CONFLICT (item_id, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [item.pk, day],
+        )
+        serial = int(cursor.fetchone()[0])
     if serial > MAX_SERIAL:
         raise Conflict(
             _("This item has reached 9999 applications today; please apply again tomorrow."),
@@ -280,9 +283,10 @@ def _material_of(case: Case, material_id: int) -> Material:
     return material
 
 
-def _store_file(
+def _file_row(
     case: Case, material: Material, upload: UploadedFile, *, by: User, origin: str, row: CaseMaterial | None
 ) -> CaseMaterial:
+    """The material row for an upload, its file written to storage; the row itself is not saved."""
     checked = check_upload(upload, field=f"material_{material.pk}")
     row = row or CaseMaterial(case=case, material=material)
     row.status = MaterialStatus.PROVIDED
@@ -294,6 +298,13 @@ def _store_file(
     row.sha256 = checked.sha256
     row.uploaded_by = by
     row.file.save(checked.original_name, upload, save=False)
+    return row
+
+
+def _store_file(
+    case: Case, material: Material, upload: UploadedFile, *, by: User, origin: str, row: CaseMaterial | None
+) -> CaseMaterial:
+    row = _file_row(case, material, upload, by=by, origin=origin, row=row)
     row.save()
     return row
 
@@ -401,23 +412,24 @@ def case_apply(
     With an ``idempotency_key`` the same request sent twice yields the one case it created; a key
     reused for a different item is refused (``idempotency_key_reused``).
     """
-    existing = _existing_for_key(applicant, idempotency_key)
-    if existing is None:
-        try:
-            return _apply(
-                item=item,
-                applicant=applicant,
-                form_data=form_data,
-                files=files,
-                by=by,
-                idempotency_key=idempotency_key,
-                channel=channel,
-            )
-        except IntegrityError:
-            # A concurrent request with the same key won the race: answer with its case.
-            existing = _existing_for_key(applicant, idempotency_key)
-            if existing is None:
-                raise
+    # A new key is the common case: file straight away and let the unique constraint on
+    # (applicant, idempotency_key) catch a repeat, rather than look the key up first every time.
+    try:
+        return _apply(
+            item=item,
+            applicant=applicant,
+            form_data=form_data,
+            files=files,
+            by=by,
+            idempotency_key=idempotency_key,
+            channel=channel,
+        )
+    except (IntegrityError, DomainError):
+        # A repeat of an earlier request (or a concurrent one that won the race) is answered with
+        # the case it created, whatever would be refused now (the item since retired, say).
+        existing = _existing_for_key(applicant, idempotency_key)
+        if existing is None:
+            raise
     if existing.item_id != item.pk:
         raise Conflict(
             _("This idempotency key was already used for another application."), code="idempotency_key_reused"
@@ -467,16 +479,23 @@ def _apply(
     staff = by.kind == AccountKind.STAFF
     if missing and not staff:
         raise _missing_error(missing)
+    # The rows that lock what other applications need (the item's day counter, the audit chain's
+    # head) are written last, so those locks are held only from there to the commit: the case is
+    # inserted as a draft with its files, then numbered and submitted.
+    case.save(force_insert=True)
+    origin = MaterialOrigin.WINDOW_SCAN if staff else MaterialOrigin.APPLICANT
+    CaseMaterial.objects.bulk_create(
+        [
+            _file_row(case, materials[material_id], upload, by=by, origin=origin, row=None)
+            for material_id, upload in files.items()
+        ]
+    )
+    _event(case, EventKind.SUBMITTED, by=by, department=case.department)
     now = timezone.now()
     case.number = _next_number(item, now)
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = now
-    case.save(force_insert=True)
-    origin = MaterialOrigin.WINDOW_SCAN if staff else MaterialOrigin.APPLICANT
-    for material_id, upload in files.items():
-        _store_file(case, materials[material_id], upload, by=by, origin=origin, row=None)
-    _event(case, EventKind.SUBMITTED, by=by, department=case.department)
-    _audit("case.submitted", case, by, number=case.number, channel=channel)
+    case.save(update_fields=["number", "status", "submitted_at", "updated_at"])
     _notify(
         case,
         "case.submitted",
@@ -484,6 +503,7 @@ def _apply(
         _("Your application for “%(item)s” has been submitted and awaits pre-review by %(department)s.")
         % {"item": version.name, "department": case.department.name},
     )
+    _audit("case.submitted", case, by, number=case.number, channel=channel)
     return case
 
 

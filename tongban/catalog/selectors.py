@@ -81,6 +81,37 @@ def published_version(*, item_id: int) -> ServiceItemVersion:
     return version
 
 
+# A published version never changes (ADR 9): applications read it, with its materials, from this
+# per-process cache instead of two queries each. The key includes the item's ``updated_at``, which
+# every publish and retirement moves, so an id the database hands out again (a restored backup, a
+# rolled-back test) never finds another version's entry; whether the version is still the item's
+# current one is decided by the caller's fresh ``item.current_version_id``.
+_APPLICABLE: dict[tuple[int, int, str], ServiceItemVersion] = {}
+_APPLICABLE_MAX = 1024
+
+
+def applicable_version(item: ServiceItem) -> ServiceItemVersion | None:
+    """The version an application for ``item`` is filed under (None when the item is not published),
+    with its item, department and materials (ordered) loaded; read once per process and version."""
+    if item.current_version_id is None or item.retired_at is not None:
+        return None
+    key = (item.pk, item.current_version_id, item.updated_at.isoformat())
+    version = _APPLICABLE.get(key)
+    if version is None:
+        version = (
+            ServiceItemVersion.objects.select_related("item__department")
+            .prefetch_related(Prefetch("materials", queryset=Material.objects.order_by("sort_order", "pk")))
+            .filter(pk=item.current_version_id, status=VersionStatus.PUBLISHED)
+            .first()
+        )
+        if version is None:
+            return None
+        if len(_APPLICABLE) >= _APPLICABLE_MAX:
+            _APPLICABLE.clear()
+        _APPLICABLE[key] = version
+    return version
+
+
 def published_version_by_code(*, implementation_code: str) -> ServiceItemVersion:
     """The current version of the published item with this implementation code, or ``item_not_found``."""
     item_id = (
