@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "axes",
     "ninja",
+    "django_q",
     "tongban.core",
     "tongban.identity",
     "tongban.catalog",
@@ -54,6 +55,9 @@ INSTALLED_APPS = [
     "tongban.appointments",
     "tongban.cases",
     "tongban.bundles",
+    "tongban.basedata",
+    "tongban.resources",
+    "tongban.exchange",
     "tongban.portal",
 ]
 
@@ -291,6 +295,34 @@ DEFAULT_FROM_EMAIL = env_str("TONGBAN_EMAIL_FROM", "noreply@tongban.invalid")
 TONGBAN_APPOINTMENT_NO_SHOW_LIMIT = env_int("TONGBAN_APPOINTMENT_NO_SHOW_LIMIT", 3, minimum=1)
 TONGBAN_APPOINTMENT_NO_SHOW_WINDOW_DAYS = env_int("TONGBAN_APPOINTMENT_NO_SHOW_WINDOW_DAYS", 90, minimum=1)
 TONGBAN_APPOINTMENT_BAN_DAYS = env_int("TONGBAN_APPOINTMENT_BAN_DAYS", 30, minimum=1)
+# --- Background jobs (django-q2; docs/adr/0013-background-jobs.md) ------------------------------
+# The queue lives in the database by default (no server to run) and in Redis when REDIS_URL is set.
+# `manage.py qcluster` runs the workers; TONGBAN_TASKS_SYNC=1 runs every job inline (tests).
+Q_CLUSTER: dict[str, object] = {
+    "name": "tongban",
+    "workers": env_int("TONGBAN_TASK_WORKERS", 2, minimum=1),
+    "timeout": env_int("TONGBAN_TASK_TIMEOUT_SECONDS", 3600, minimum=10),
+    "retry": env_int("TONGBAN_TASK_TIMEOUT_SECONDS", 3600, minimum=10) + 60,
+    "max_attempts": 1,
+    "ack_failures": True,
+    "catch_up": False,
+    "save_limit": 1000,
+    "poll": 1,
+    "sync": env_bool("TONGBAN_TASKS_SYNC", default=False),
+    "label": "Background jobs",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Base databases and the exchange ----------------------------------------------------------
+# Rows of an import file and of a reconciliation file; a larger file is refused before it is read.
+TONGBAN_IMPORT_MAX_ROWS = env_int("TONGBAN_IMPORT_MAX_ROWS", 5_000_000, minimum=1)
+TONGBAN_IMPORT_MAX_BYTES = env_int("TONGBAN_IMPORT_MAX_BYTES", 1024 * 1024 * 1024, minimum=1024)
+# Keys in one batch query of the exchange.
+TONGBAN_EXCHANGE_BATCH_MAX = env_int("TONGBAN_EXCHANGE_BATCH_MAX", 100, minimum=1, maximum=1000)
+
 # Lockout is per login identifier on purpose: offices share one NAT address, and locking an IP would
 # lock out a whole service hall. Credential stuffing is met by the per-identifier limit plus rate limits.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

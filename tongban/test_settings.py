@@ -14,3 +14,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 
 # Outbound SMS are kept in memory (tongban.notifications.channels.outbox) for the tests to read.
 TONGBAN_SMS_BACKEND = "locmem"
+
+# Background jobs run inline, when the transaction that queued them commits.
+Q_CLUSTER = {**Q_CLUSTER, "sync": True}  # noqa: F405

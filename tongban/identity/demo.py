@@ -272,6 +272,11 @@ STAFF: tuple[StaffSpec, ...] = (
     StaffSpec("approver.zjj", "朱红", "luan-zjj", Role.APPROVER),
     StaffSpec("approver.gjj", "梁斌", "luan-gjj", Role.APPROVER),
     StaffSpec("data.gaj", "黄磊", "luan-gaj", Role.DATA_OFFICER),
+    # Data officers of the catalogue office and of the departments whose data the exchange serves.
+    StaffSpec("data.sjj", "钱进", "luan-sjj", Role.DATA_OFFICER),
+    StaffSpec("data.mzj", "郑丽", "luan-mzj", Role.DATA_OFFICER),
+    StaffSpec("data.scjgj", "冯涛", "luan-scjgj", Role.DATA_OFFICER),
+    StaffSpec("data.rsj", "何平", "luan-rsj", Role.DATA_OFFICER),
     StaffSpec("jinan.admin", "赵刚", "jinan-sjj", Role.ADMINISTRATOR),
     StaffSpec("jinan.supervisor", "孙丽", "jinan-sjj", Role.SUPERVISOR),
     StaffSpec("jinan.clerk", "马超", "jinan-sjj", Role.WINDOW_CLERK),

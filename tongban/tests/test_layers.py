@@ -22,7 +22,21 @@ ALLOWED: dict[str, set[str]] = {
     "appointments": {"core", "identity", "catalog", "notifications"},
     "cases": {"core", "identity", "catalog", "notifications"},
     "bundles": {"core", "identity", "catalog", "notifications", "cases"},
-    "portal": {"core", "identity", "catalog", "notifications", "appointments", "cases", "bundles"},
+    "basedata": {"core", "identity"},
+    "resources": {"core", "identity", "catalog", "basedata"},
+    "exchange": {"core", "identity", "catalog", "basedata", "resources"},
+    "portal": {
+        "core",
+        "identity",
+        "catalog",
+        "notifications",
+        "appointments",
+        "cases",
+        "bundles",
+        "basedata",
+        "resources",
+        "exchange",
+    },
 }
 
 
