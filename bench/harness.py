@@ -142,20 +142,25 @@ def sqlite_database() -> Iterator[tuple[Path, str]]:
 
 
 @contextlib.contextmanager
-def postgres_database(admin_url: str = DEFAULT_PG_URL) -> Iterator[tuple[Path, str]]:
-    """The dedicated database ``tongban_bench``, dropped and created anew; dropped again at the end."""
+def postgres_database(
+    admin_url: str = DEFAULT_PG_URL, name: str = BENCH_PG_DATABASE
+) -> Iterator[tuple[Path, str]]:
+    """A dedicated database (``tongban_bench`` unless ``name`` says another), dropped and created anew;
+    dropped again at the end. Benchmarks that may run side by side use names of their own."""
     import psycopg
 
+    if not name.startswith("tongban_bench"):
+        raise BenchError(f"benchmark databases are named tongban_bench…, not {name}")
     require_local(admin_url)
     var_dir = Path(tempfile.mkdtemp(prefix="tongban-bench-"))
     parts = urlsplit(admin_url)
-    database_url = parts._replace(path=f"/{BENCH_PG_DATABASE}").geturl()
+    database_url = parts._replace(path=f"/{name}").geturl()
 
     def recreate(create: bool) -> None:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_PG_DATABASE} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             if create:
-                conn.execute(f"CREATE DATABASE {BENCH_PG_DATABASE}")
+                conn.execute(f"CREATE DATABASE {name}")
 
     try:
         recreate(create=True)
