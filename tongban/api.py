@@ -15,6 +15,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
 from tongban.core.errors import DomainError
+from tongban.exchange.api import router as exchange_router
 from tongban.identity.api import router as identity_router
 
 log = structlog.get_logger("tongban.api")
@@ -74,3 +75,4 @@ def ping(request: HttpRequest) -> dict[str, str]:
 api.add_router("/", identity_router)
 api.add_router("/", catalog_router)
 api.add_router("/", cases_router)
+api.add_router("/", exchange_router)

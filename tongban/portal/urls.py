@@ -13,6 +13,7 @@ urlpatterns = [
     path("register/", views.register, name="register"),
     path("account/", views.profile, name="profile"),
     path("account/phone/", views.phone_change, name="phone_change"),
+    path("account/real-name/", views.real_name_check, name="real_name_check"),
     path("account/password/", views.password_change, name="password_change"),
     path("account/agents/", views.agents, name="agents"),
     path("account/agents/<int:link_id>/revoke", views.agent_revoke, name="agent_revoke"),

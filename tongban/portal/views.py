@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tongban.core.errors import DomainError, Locked
 from tongban.core.masking import mask_phone, mask_resident_id
+from tongban.exchange import services as exchange_services
 from tongban.identity import selectors, services
 from tongban.identity.decorators import staff_required
 from tongban.identity.models import User
@@ -137,6 +138,21 @@ def profile(request: HttpRequest) -> HttpResponse:
         else [],
     }
     return render(request, "portal/profile.html", context)
+
+
+@login_required
+@require_POST
+def real_name_check(request: HttpRequest) -> HttpResponse:
+    """Raise a citizen's real-name level to 2 by checking the account's name against the population
+    base (an exchange verify call: nothing of the base is shown or returned)."""
+    user = portal_user(request)
+    try:
+        exchange_services.real_name_verify(user=user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("Your name and ID number match the population base: real-name level 2."))
+    return redirect("portal:profile")
 
 
 @login_required

@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "bundles": {"core", "identity", "catalog", "notifications", "cases"},
     "basedata": {"core", "identity"},
     "resources": {"core", "identity", "catalog", "basedata"},
-    "exchange": {"core", "identity", "catalog", "basedata", "resources"},
+    "exchange": {"core", "identity", "catalog", "notifications", "basedata", "resources"},
     "portal": {
         "core",
         "identity",

@@ -393,6 +393,24 @@ def profile_update(*, user: User, phone: str) -> User:
     return user
 
 
+@transaction.atomic
+def real_name_level_raise(*, user: User, level: int, evidence: dict[str, str]) -> User:
+    """Record that ``user`` was checked at ``level`` (never lowers it); ``evidence`` says how, e.g. the
+    exchange call id of the verification against the population base."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if level > user.real_name_level:
+        previous = user.real_name_level
+        user.real_name_level = level
+        user.save(update_fields=["real_name_level"])
+        audit.record(
+            action="account.real_name_raised",
+            actor=user,
+            subject=user,
+            data={"from": previous, "to": level, **evidence},
+        )
+    return user
+
+
 # --- enterprise agents -----------------------------------------------------------------------
 
 

@@ -1,7 +1,7 @@
 """On PostgreSQL, make the call record a table partitioned by month of ``requested_at``.
 
 The call record grows by millions of rows a day at a province's scale; monthly partitions keep
-each index small and let an old month be detached or dropped at once (docs/adr/0014-exchange.md).
+each index small and let an old month be detached or dropped at once (docs/adr/0014-data-exchange.md).
 The primary key of a partitioned table must include the partition key, so it becomes
 (call_id, requested_at); call ids are random UUIDs, unique on their own. This migration creates
 the partitions of the current month and the next two plus a default partition; the command
@@ -13,11 +13,12 @@ import datetime
 from django.db import migrations
 
 TABLE = "exchange_callrecord"
+# The model's indexes; the time index becomes a BRIN index, which for an append-only table in time
+# order is a few pages per month instead of a B-tree entry per row.
 INDEXES = {
-    "exchange_call_resource": "(resource_id, requested_at)",
     "exchange_call_consumer": "(consumer_department_id, requested_at)",
     "exchange_call_provider": "(provider_department_id, requested_at)",
-    "exchange_call_time": "(requested_at)",
+    "exchange_call_time": "USING brin (requested_at)",
 }
 
 
@@ -71,7 +72,7 @@ def unpartition(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("exchange", "0002_initial"),
+        ("exchange", "0001_initial"),
     ]
 
     operations = [
