@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ResourceCategory(models.TextChoices):
@@ -71,13 +72,26 @@ class ResourceStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
     IN_REVIEW = "in_review", _("In review")
     PUBLISHED = "published", _("Published")
-    RETIRED = "retired", _("Retired")
+    RETIRED = "retired", pgettext_lazy("resource status", "Retired")
+
+
+class CorrectionStatus(models.TextChoices):
+    """A proposed change to a published resource (目录变更), reviewed like a new resource."""
+
+    DRAFT = "draft", _("Draft")
+    IN_REVIEW = "in_review", _("In review")
+    APPLIED = "applied", _("Applied")
+    DISCARDED = "discarded", _("Discarded")
+
+
+OPEN_CORRECTION_STATUSES = (CorrectionStatus.DRAFT, CorrectionStatus.IN_REVIEW)
 
 
 class DemandStatus(models.TextChoices):
     OPEN = "open", _("Open")
     SATISFIED = "satisfied", _("Satisfied")
     DECLINED = "declined", _("Declined")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
 
 
 class Duty(models.TextChoices):

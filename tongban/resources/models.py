@@ -13,9 +13,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tongban.core.models import TimeStampedModel
 from tongban.resources.choices import (
+    OPEN_CORRECTION_STATUSES,
+    CorrectionStatus,
     DataType,
     DemandStatus,
     Duty,
@@ -79,15 +82,37 @@ class DataResource(TimeStampedModel):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
+    retired_at = models.DateTimeField(pgettext_lazy("resources", "retired at"), null=True, blank=True)
+    retire_reason = models.TextField(_("reason for retiring"), blank=True)
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("data resource")
         verbose_name_plural = _("data resources")
+        indexes = [models.Index(fields=["status", "provider"], name="resources_status_provider")]
         constraints = [
             models.CheckConstraint(
                 name="resources_not_shared_not_open",
                 condition=~Q(sharing_type=SharingType.NOT_SHARED) | Q(open_type=OpenType.NOT_OPEN),
+            ),
+            models.CheckConstraint(
+                name="resources_conditional_has_conditions",
+                condition=~Q(sharing_type=SharingType.CONDITIONAL) | ~Q(sharing_conditions=""),
+            ),
+            models.CheckConstraint(
+                name="resources_not_shared_has_basis",
+                condition=~Q(sharing_type=SharingType.NOT_SHARED) | ~Q(not_shared_basis=""),
+            ),
+            models.CheckConstraint(
+                name="resources_published_has_date",
+                condition=Q(status__in=[ResourceStatus.DRAFT, ResourceStatus.IN_REVIEW])
+                | Q(published_on__isnull=False),
+            ),
+            # One live resource of a name per provider; a retired one frees its name.
+            models.UniqueConstraint(
+                fields=["provider", "name"],
+                condition=~Q(status=ResourceStatus.RETIRED),
+                name="resources_name_unique_per_provider",
             ),
         ]
 
@@ -102,6 +127,20 @@ class DataResource(TimeStampedModel):
     def classification(self) -> str:
         """前段码: 类 + 项 + 目 + 细目."""
         return f"{self.category}{self.item_code}{self.heading_code}{self.subheading_code}"
+
+
+class ResourceCodeCounter(models.Model):
+    """The last 后段码 handed out under one classification (前段码); see ``services._next_code``."""
+
+    classification = models.CharField(_("classification"), max_length=9, unique=True)
+    last = models.PositiveIntegerField(_("last sequence number"), default=0)
+
+    class Meta:
+        verbose_name = _("resource code counter")
+        verbose_name_plural = _("resource code counters")
+
+    def __str__(self) -> str:
+        return f"{self.classification}/{self.last:06d}"
 
 
 class DataItem(models.Model):
@@ -130,6 +169,53 @@ class DataItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.resource_id}.{self.key}"
+
+
+class ResourceCorrection(TimeStampedModel):
+    """目录变更: a proposed correction of a published resource, reviewed before it replaces the live one.
+
+    The published resource keeps serving unchanged while its correction is edited and reviewed;
+    ``services.correction_apply`` copies ``data`` and ``items`` onto it. Published data items may be
+    added and described anew, never removed or retyped (the exchange's grants name them).
+    """
+
+    resource = models.ForeignKey(
+        DataResource, on_delete=models.CASCADE, related_name="corrections", verbose_name=_("resource")
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=CorrectionStatus.choices, default=CorrectionStatus.DRAFT
+    )
+    reason = models.TextField(_("reason for the correction"))
+    data = models.JSONField(_("proposed metadata"), default=dict)
+    items = models.JSONField(_("proposed data items"), default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("submitted for review at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("resource correction")
+        verbose_name_plural = _("resource corrections")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource"],
+                condition=Q(status__in=OPEN_CORRECTION_STATUSES),
+                name="resources_one_open_correction",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"correction {self.pk} of {self.resource_id}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"correction {self.pk} of data resource {self.resource_id}"
 
 
 class ResourceDemand(TimeStampedModel):
@@ -164,11 +250,21 @@ class ResourceDemand(TimeStampedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(pgettext_lazy("resources", "answered at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("data demand")
         verbose_name_plural = _("demand list")
+        constraints = [
+            models.CheckConstraint(
+                name="resources_demand_names_its_data",
+                condition=Q(resource__isnull=False) | ~Q(description=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"demand {self.pk}"
