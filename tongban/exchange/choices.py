@@ -1,35 +1,39 @@
-"""Enumerations of the data-sharing exchange."""
+"""Enumerations of the data-sharing exchange.
+
+Labels carry the message context "exchange": short words such as "Granted" or "Verify" mean
+something else in other apps' catalogues, and Django merges every app's catalogue into one.
+"""
 
 from django.db import models
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class GrantStatus(models.TextChoices):
-    PENDING = "pending", _("Awaiting the provider")
-    ACTIVE = "active", _("Granted")
-    REFUSED = "refused", _("Refused")
-    SUSPENDED = "suspended", _("Suspended")
-    REVOKED = "revoked", _("Revoked")
-    EXPIRED = "expired", _("Expired")
+    PENDING = "pending", pgettext_lazy("exchange", "Awaiting the provider")
+    ACTIVE = "active", pgettext_lazy("exchange", "Granted")
+    REFUSED = "refused", pgettext_lazy("exchange", "Refused")
+    SUSPENDED = "suspended", pgettext_lazy("exchange", "Suspended")
+    REVOKED = "revoked", pgettext_lazy("exchange", "Revoked")
+    EXPIRED = "expired", pgettext_lazy("exchange", "Expired")
 
 
 class SourceKind(models.TextChoices):
     """Where the exchange reads a resource's records."""
 
-    BASEDATA = "basedata", _("The platform's base database")
-    UPSTREAM = "upstream", _("A department system over HTTP")
+    BASEDATA = "basedata", pgettext_lazy("exchange", "The platform's base database")
+    UPSTREAM = "upstream", pgettext_lazy("exchange", "A department system over HTTP")
 
 
 class Operation(models.TextChoices):
-    QUERY = "query", _("Query")
-    VERIFY = "verify", _("Verify")
-    BATCH = "batch", _("Batch query")
+    QUERY = "query", pgettext_lazy("exchange", "Query")
+    VERIFY = "verify", pgettext_lazy("exchange", "Verify")
+    BATCH = "batch", pgettext_lazy("exchange", "Batch query")
 
 
 class Outcome(models.TextChoices):
     """How a call ended; every refusal is recorded with its error code as well."""
 
-    OK = "ok", _("Answered")
-    NOT_FOUND = "not_found", _("No such record")
-    REFUSED = "refused", _("Refused")
-    ERROR = "error", _("Failed")
+    OK = "ok", pgettext_lazy("exchange", "Answered")
+    NOT_FOUND = "not_found", pgettext_lazy("exchange", "No such record")
+    REFUSED = "refused", pgettext_lazy("exchange", "Refused")
+    ERROR = "error", pgettext_lazy("exchange", "Failed")

@@ -219,8 +219,13 @@ def _fetch(sql: str, params: Sequence[Any], *, many: bool = False) -> Any:
     import psycopg
 
     connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns prepared statements off (None); the hot path asks for them explicitly
+        # (prepare=True), and Django's own client-side-binding cursors never prepare anything.
+        raw.prepare_threshold = 1_000_000
     try:
-        with psycopg.Cursor(connection.connection) as cursor:
+        with psycopg.Cursor(raw) as cursor:
             cursor.execute(sql, params, prepare=True)
             if cursor.description is None:
                 return None

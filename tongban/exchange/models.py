@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tongban.core.models import TimeStampedModel
 from tongban.exchange.choices import GrantStatus, Operation, Outcome, SourceKind
@@ -48,7 +49,7 @@ class AccessGrant(TimeStampedModel):
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_at = models.DateTimeField(pgettext_lazy("exchange", "decided at"), null=True, blank=True)
     decision_reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
@@ -90,7 +91,7 @@ class UpstreamSystem(TimeStampedModel):
     retries = models.PositiveSmallIntegerField(_("retries"), default=1)
     failure_threshold = models.PositiveSmallIntegerField(_("failures before the circuit opens"), default=5)
     reset_seconds = models.PositiveIntegerField(_("seconds before trying an open circuit again"), default=30)
-    is_active = models.BooleanField(_("active"), default=True)
+    is_active = models.BooleanField(pgettext_lazy("exchange", "active"), default=True)
 
     class Meta:
         ordering = ["name"]
@@ -111,7 +112,7 @@ class ResourceSource(TimeStampedModel):
     resource = models.OneToOneField(
         "resources.DataResource", on_delete=models.CASCADE, related_name="+", verbose_name=_("resource")
     )
-    kind = models.CharField(_("source"), max_length=16, choices=SourceKind.choices)
+    kind = models.CharField(pgettext_lazy("exchange", "source"), max_length=16, choices=SourceKind.choices)
     dataset = models.CharField(
         _("base dataset"), max_length=16, blank=True, help_text=_("population or legal_entity.")
     )
@@ -185,7 +186,7 @@ class CallRecord(models.Model):
     request_bytes = models.PositiveIntegerField(_("request size"), default=0)
     response_bytes = models.PositiveIntegerField(_("response size"), default=0)
     upstream_ms = models.FloatField(_("upstream latency (ms)"), null=True)
-    request_id = models.CharField(_("request id"), max_length=64, blank=True)
+    request_id = models.CharField(pgettext_lazy("exchange", "request id"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["-requested_at"]
@@ -206,7 +207,7 @@ class CallRecord(models.Model):
 class CallStatDay(models.Model):
     """Calls per resource, consumer and day: kept up by a rollup job for the statistics pages."""
 
-    day = models.DateField(_("day"))
+    day = models.DateField(pgettext_lazy("exchange", "day"))
     resource = models.ForeignKey(
         "resources.DataResource",
         on_delete=models.DO_NOTHING,

@@ -24,10 +24,11 @@ from django.db.models import Count, F, FloatField, Q, Sum
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from tongban.catalog.models import ServiceItem
 from tongban.core import audit
-from tongban.core.errors import Conflict, NotFound, ValidationFailed
+from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.masking import mask_resident_id
 from tongban.exchange import gateway, permissions
 from tongban.exchange.choices import GrantStatus, Operation, Outcome, SourceKind
@@ -123,6 +124,9 @@ def _clean_period(valid_from: dt.date, valid_until: dt.date, today: dt.date) -> 
     if valid_until < today:
         message = _("The period has already ended.")
         raise ValidationFailed(message, code="period_in_past", fields={"valid_until": [message]})
+    if (valid_from - today).days > 366:
+        message = _("A grant starts within a year; apply nearer the time.")
+        raise ValidationFailed(message, code="period_too_far", fields={"valid_from": [message]})
     if (valid_until - valid_from).days > MAX_GRANT_DAYS:
         message = _("A grant lasts at most three years; apply again when it ends.")
         raise ValidationFailed(message, code="period_too_long", fields={"valid_until": [message]})
@@ -211,7 +215,7 @@ def grant_request(
 def grant_approve(*, grant: AccessGrant, by: User, reason: str = "") -> AccessGrant:
     grant = _locked(grant)
     permissions.ensure_acts_for(by, grant.resource.provider, code="not_provider")
-    _require_status(grant, {GrantStatus.PENDING}, _("approved"))
+    _require_status(grant, {GrantStatus.PENDING}, pgettext_lazy("exchange", "approved"))
     if grant.valid_until < timezone.localdate():
         raise Conflict(_("The period applied for has already ended."), code="period_in_past")
     grant.status = GrantStatus.ACTIVE
@@ -233,7 +237,7 @@ def grant_approve(*, grant: AccessGrant, by: User, reason: str = "") -> AccessGr
 def grant_refuse(*, grant: AccessGrant, by: User, reason: str) -> AccessGrant:
     grant = _locked(grant)
     permissions.ensure_acts_for(by, grant.resource.provider, code="not_provider")
-    _require_status(grant, {GrantStatus.PENDING}, _("refused"))
+    _require_status(grant, {GrantStatus.PENDING}, pgettext_lazy("exchange", "refused"))
     grant.decision_reason = _text(
         reason, field="reason", code="reason_required", message=_("Give the reason for the refusal.")
     )
@@ -255,7 +259,7 @@ def grant_refuse(*, grant: AccessGrant, by: User, reason: str) -> AccessGrant:
 def grant_suspend(*, grant: AccessGrant, by: User, reason: str) -> AccessGrant:
     grant = _locked(grant)
     permissions.ensure_acts_for(by, grant.resource.provider, code="not_provider")
-    _require_status(grant, {GrantStatus.ACTIVE}, _("suspended"))
+    _require_status(grant, {GrantStatus.ACTIVE}, pgettext_lazy("exchange", "suspended"))
     grant.decision_reason = _text(
         reason, field="reason", code="reason_required", message=_("Give the reason for the suspension.")
     )
@@ -276,7 +280,7 @@ def grant_suspend(*, grant: AccessGrant, by: User, reason: str) -> AccessGrant:
 def grant_resume(*, grant: AccessGrant, by: User) -> AccessGrant:
     grant = _locked(grant)
     permissions.ensure_acts_for(by, grant.resource.provider, code="not_provider")
-    _require_status(grant, {GrantStatus.SUSPENDED}, _("resumed"))
+    _require_status(grant, {GrantStatus.SUSPENDED}, pgettext_lazy("exchange", "resumed"))
     if grant.valid_until < timezone.localdate():
         raise Conflict(_("The grant's period has ended; apply again."), code="grant_expired")
     grant.status = GrantStatus.ACTIVE
@@ -297,7 +301,11 @@ def grant_revoke(*, grant: AccessGrant, by: User, reason: str) -> AccessGrant:
     grant = _locked(grant)
     if not (permissions.acts_for(by, grant.resource.provider) or permissions.acts_for(by, grant.consumer)):
         permissions.ensure_acts_for(by, grant.resource.provider, code="not_provider")
-    _require_status(grant, {GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.SUSPENDED}, _("revoked"))
+    _require_status(
+        grant,
+        {GrantStatus.PENDING, GrantStatus.ACTIVE, GrantStatus.SUSPENDED},
+        pgettext_lazy("exchange", "revoked"),
+    )
     grant.decision_reason = _text(
         reason, field="reason", code="reason_required", message=_("Give the reason.")
     )
@@ -361,6 +369,18 @@ def upstream_register(
     if not 0 <= retries <= 3:
         message = _("Between 0 and 3 retries.")
         raise ValidationFailed(message, code="retries_invalid", fields={"retries": [message]})
+    if not 1 <= failure_threshold <= 100:
+        message = _("Between 1 and 100 failures.")
+        raise ValidationFailed(message, code="threshold_invalid", fields={"failure_threshold": [message]})
+    if not 1 <= reset_seconds <= 3600:
+        message = _("Between 1 and 3,600 seconds.")
+        raise ValidationFailed(message, code="reset_invalid", fields={"reset_seconds": [message]})
+    if len(url) > 200:
+        message = _("At most 200 characters.")
+        raise ValidationFailed(message, code="url_invalid", fields={"base_url": [message]})
+    if len(api_key or "") > 200:
+        message = _("At most 200 characters.")
+        raise ValidationFailed(message, code="api_key_invalid", fields={"api_key": [message]})
     upstream = UpstreamSystem.objects.create(
         department=department,
         name=_text(name, field="name", code="name_required", message=_("Name the system."), max_length=100),
@@ -368,8 +388,8 @@ def upstream_register(
         api_key=(api_key or "").strip(),
         timeout_seconds=timeout_seconds,
         retries=retries,
-        failure_threshold=max(1, failure_threshold),
-        reset_seconds=max(1, reset_seconds),
+        failure_threshold=failure_threshold,
+        reset_seconds=reset_seconds,
     )
     audit.record(
         action="exchange.upstream_registered",
@@ -556,3 +576,36 @@ def real_name_verify(*, user: User) -> RealNameResult:
         user=user, level=RealNameLevel.L2, evidence={"call_id": call_id}
     )
     return RealNameResult(matched=True, call_id=call_id, level=user.real_name_level)
+
+
+# --- for the staff pages ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def calls_view(
+    *, by: User, filters: dict[str, Any], page: int | None = None, call: CallRecord | None = None
+) -> None:
+    """Record that ``by`` read the call record (a sensitive read): the filters and page, or one call."""
+    if not permissions.is_data_staff(by):
+        raise PermissionDenied(
+            _("Only data officers and administrators may read the call record."), code="data_staff_required"
+        )
+    used = {key: value for key, value in filters.items() if value not in (None, "")}
+    data: dict[str, Any] = {"filters": used}
+    if page is not None:
+        data["page"] = page
+    if call is not None:
+        data["call_id"] = str(call.call_id)
+    summary = (
+        f"viewed exchange call {call.call_id}" if call is not None else "viewed the exchange call record"
+    )
+    audit.record(action="exchange.calls_viewed", actor=by, summary=summary, data=data)
+
+
+@transaction.atomic
+def stats_recount(*, by: User, days: int = 2) -> int:
+    """An administrator's "recount now": the scheduled rollup, run at once; audited."""
+    permissions.ensure_administrator(by)
+    rows = call_stats_rollup(days=days)
+    audit.record(action="exchange.stats_recounted", actor=by, data={"days": days, "rows": rows})
+    return rows
