@@ -72,7 +72,9 @@ def ping(request: HttpRequest) -> dict[str, str]:
     return {"status": "ok"}
 
 
+# The exchange first: its calls are the API's most frequent requests, and URL resolution tries the
+# routes in order.
+api.add_router("/", exchange_router)
 api.add_router("/", identity_router)
 api.add_router("/", catalog_router)
 api.add_router("/", cases_router)
-api.add_router("/", exchange_router)

@@ -320,12 +320,19 @@ else:
 # Rows of an import file and of a reconciliation file; a larger file is refused before it is read.
 TONGBAN_IMPORT_MAX_ROWS = env_int("TONGBAN_IMPORT_MAX_ROWS", 5_000_000, minimum=1)
 TONGBAN_IMPORT_MAX_BYTES = env_int("TONGBAN_IMPORT_MAX_BYTES", 1024 * 1024 * 1024, minimum=1024)
+# Working days the responsible department has to settle a difference found by a reconciliation.
+TONGBAN_DATA_QUALITY_DAYS = env_int("TONGBAN_DATA_QUALITY_DAYS", 10, minimum=1, maximum=250)
 # The secret that keys the hash of every looked-up key in the call record (HMAC-SHA256), so the record
 # shows which calls asked for the same person without holding, or letting anyone recompute, the ID.
 TONGBAN_EXCHANGE_KEY_SECRET = env_str("TONGBAN_EXCHANGE_KEY_SECRET") or f"exchange-key:{SECRET_KEY}"
+# The catalogue office: its data officers and administrators review and publish data resources.
+TONGBAN_RESOURCES_OFFICE = env_str("TONGBAN_RESOURCES_OFFICE", "luan-sjj")
 # The department that runs unified identity: its grant for the population resource is what the
 # real-name check (level 2) calls the exchange under.
 TONGBAN_REAL_NAME_DEPARTMENT = env_str("TONGBAN_REAL_NAME_DEPARTMENT", "luan-sjj")
+# Stand-ins for two departments' systems behind the exchange (tongban/exchange/demo_upstream.py):
+# the demo only.
+TONGBAN_DEMO_UPSTREAMS = env_bool("TONGBAN_DEMO_UPSTREAMS", default=DEV)
 # Keys in one batch query of the exchange.
 TONGBAN_EXCHANGE_BATCH_MAX = env_int("TONGBAN_EXCHANGE_BATCH_MAX", 100, minimum=1, maximum=1000)
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.urls import include, path
 
 from tongban.api import api
@@ -15,6 +16,9 @@ urlpatterns = [
     *oidc.root_urlpatterns,
     path("staff/clients/", include("tongban.identity.urls_clients")),
     path("staff/catalog/", include("tongban.portal.urls_catalog_admin")),
+    path("staff/basedata/", include("tongban.basedata.urls")),
+    path("staff/resources/", include("tongban.resources.urls")),
+    path("staff/exchange/", include("tongban.exchange.urls")),
     path("staff/", include("tongban.portal.urls_casework")),
     path("staff/", include("tongban.portal.urls_staff")),
     path("staff/", include("tongban.identity.urls")),
@@ -24,3 +28,6 @@ urlpatterns = [
     path("", include("tongban.portal.urls_notifications")),
     path("", include("tongban.portal.urls")),
 ]
+
+if settings.TONGBAN_DEMO_UPSTREAMS:  # the demo's stand-in department systems (exchange/demo_upstream.py)
+    urlpatterns.insert(0, path("demo-upstream/", include("tongban.exchange.demo_upstream")))

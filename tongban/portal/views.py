@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tongban.core.errors import DomainError, Locked
 from tongban.core.masking import mask_phone, mask_resident_id
+from tongban.exchange import selectors as exchange_selectors
 from tongban.exchange import services as exchange_services
 from tongban.identity import selectors, services
 from tongban.identity.decorators import staff_required
@@ -33,6 +34,7 @@ from tongban.portal.forms import (
     PasswordChangeForm,
     PhoneForm,
 )
+from tongban.resources import selectors as resources_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -260,4 +262,9 @@ def agent_revoke(request: HttpRequest, link_id: int) -> HttpResponse:
 @staff_required()
 def workbench(request: HttpRequest) -> HttpResponse:
     user = portal_user(request)
-    return render(request, "portal/workbench.html", {"roles": sorted(selectors.roles_of(user))})
+    roles = sorted(selectors.roles_of(user))
+    context: dict[str, Any] = {"roles": roles}
+    if {"data_officer", "administrator"} & set(roles):
+        context["data_counts"] = resources_selectors.review_counts(user)
+        context["grants_to_decide"] = exchange_selectors.grants_to_decide(user).count()
+    return render(request, "portal/workbench.html", context)

@@ -7,6 +7,7 @@ way round.
 seed_demo                                   seed, then print a summary and the accounts table
 seed_demo --json                            seed, then print only the accounts as a JSON array
 seed_demo --print-accounts --from-json F    print the table of accounts saved by --json (no seeding)
+seed_demo --people N                        N people in the population base (default 2000)
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from tongban.appointments.demo import seed as seed_appointments
+from tongban.basedata.demo import load as seed_basedata
 from tongban.bundles.demo import seed as seed_bundles
 from tongban.cases.demo import seed as seed_cases
 from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
+from tongban.exchange.demo import load as seed_exchange
 from tongban.identity.demo import seed_demo
+from tongban.resources.demo import load as seed_resources
 
 ROLE_LABELS = {
     "administrator": "管理员 administrator",
@@ -36,6 +40,7 @@ ROLE_LABELS = {
     "data_officer": "数据管理员 data officer",
     "citizen": "个人用户 citizen",
     "enterprise": "企业用户 enterprise",
+    "department_system": "部门业务系统 (client id / secret)",
 }
 # (heading, key in the account dict)
 COLUMNS = (
@@ -80,6 +85,13 @@ class Command(BaseCommand):
             metavar="FILE",
             help="With --print-accounts: read the accounts from FILE (written by --json) instead of seeding.",
         )
+        parser.add_argument(
+            "--people",
+            type=int,
+            default=2000,
+            metavar="N",
+            help="People in the population base (default 2000; a million works, best on PostgreSQL).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["from_json"]:
@@ -87,24 +99,47 @@ class Command(BaseCommand):
                 raise CommandError("--from-json goes with --print-accounts only.")
             self.stdout.write(accounts_table(self._read_accounts(Path(options["from_json"]))))
             return
+        if options["people"] < 0:
+            raise CommandError("--people must not be negative.")
         started = time.monotonic()
         try:
             with transaction.atomic():
                 result = seed_demo()
+                basedata = seed_basedata(people=options["people"])
                 catalog = seed_catalog()
                 seed_bundles()
                 seed_appointments()
                 cases = seed_cases()
+                resources = seed_resources()
+                exchange = seed_exchange()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
         accounts = [a.as_dict() for a in [*result.accounts, *cases.accounts]]
+        accounts += [
+            {
+                "role": "department_system",
+                "username": system["client_id"],
+                "password": system["secret"],
+                "name": system["name"],
+                "department": "",
+                "kind": "system",
+            }
+            for system in exchange.systems
+        ]
         summary = (
             f"demo data: {result.departments_created} departments, {result.accounts_created} accounts, "
             f"{result.agents_created} agent links, {catalog.items_created} service items created and "
-            f"{cases.cases_created} demo cases in {time.monotonic() - started:.1f} s"
+            f"{cases.cases_created} demo cases, base databases: {basedata.summary()}, "
+            f"{resources.resources_created} data resources, {exchange.grants_created} exchange grants and "
+            f"{exchange.calls_made} exchange calls, in {time.monotonic() - started:.1f} s"
             + (
                 ""
-                if result.changed or catalog.changed or cases.changed
+                if result.changed
+                or catalog.changed
+                or cases.changed
+                or basedata.changed
+                or resources.changed
+                or exchange.changed
                 else " (everything was already there)"
             )
         )
