@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.models import get_access_token_model, get_application_model
@@ -205,34 +205,48 @@ def _build_sql() -> dict[str, str]:
 _SQL: dict[str, str] = {}
 
 
-def _fetch(sql: str, params: Sequence[Any], *, many: bool = False) -> Any:
-    """Run one statement of the hot path and return its row (or rows).
+def _fetch(sql: str, params: Sequence[Any], *, many: bool = False, rows: bool = True) -> Any:
+    """Run one statement of the hot path and return its row (or rows; nothing when ``rows`` is False).
 
     On PostgreSQL through a psycopg cursor with server-side binding on Django's own connection, so
     the statement is prepared once per connection and then only executed (parsing and planning
     were a third of the database's work per call); elsewhere through Django's cursor.
     """
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        with db.cursor() as cursor:
             cursor.execute(sql, params)
+            if not rows:
+                return None
             return cursor.fetchall() if many else cursor.fetchone()
     import psycopg
 
-    connection.ensure_connection()
-    raw = connection.connection
-    if raw.prepare_threshold is None:
-        # Django turns prepared statements off (None); the hot path asks for them explicitly
-        # (prepare=True), and Django's own client-side-binding cursors never prepare anything.
-        raw.prepare_threshold = 1_000_000
+    db.ensure_connection()
+    cursor = _cursor_of(db)
     try:
-        with psycopg.Cursor(raw) as cursor:
-            cursor.execute(sql, params, prepare=True)
-            if cursor.description is None:
-                return None
-            return cursor.fetchall() if many else cursor.fetchone()
+        cursor.execute(sql, params, prepare=True)
+        if not rows:
+            return None
+        return cursor.fetchall() if many else cursor.fetchone()
     except psycopg.Error as exc:
-        connection.errors_occurred = True  # so Django checks the connection before reusing it
+        db.errors_occurred = True  # so Django checks the connection before reusing it
         raise DatabaseError(str(exc)) from exc
+
+
+def _cursor_of(db: Any) -> Any:
+    """One server-side-binding psycopg cursor per live connection, reused by every call on it."""
+    import psycopg
+
+    raw = db.connection
+    cursor = getattr(db, "_tongban_exchange_cursor", None)
+    if cursor is None or cursor.connection is not raw or cursor.closed:
+        if raw.prepare_threshold is None:
+            # Django turns prepared statements off (None); the hot path asks for them explicitly
+            # (prepare=True), and Django's own client-side-binding cursors never prepare anything.
+            raw.prepare_threshold = 1_000_000
+        cursor = psycopg.Cursor(raw)
+        db._tongban_exchange_cursor = cursor
+    return cursor
 
 
 def _ensure_sql() -> None:
@@ -472,11 +486,20 @@ def _columns(dataset: str, keys: Sequence[str]) -> tuple[Any, list[str], str]:
     return model, names, model._meta.pk.column
 
 
+_read_sql: dict[tuple[str, tuple[str, ...], int], str] = {}
+
+
 def _read_basedata(target: Target, keys: Sequence[str], items: Sequence[str]) -> dict[str, dict[str, Any]]:
-    model, columns, pk = _columns(target.dataset, items)
-    select = ", ".join(_q(c) for c in [pk, *columns])
-    marks = ", ".join(["%s"] * len(keys))
-    sql = f"SELECT {select} FROM {_q(model._meta.db_table)} WHERE {_q(pk)} IN ({marks})"  # noqa: S608
+    shape = (target.dataset, tuple(items), len(keys))
+    sql = _read_sql.get(shape)
+    if sql is None:
+        model, columns, pk = _columns(target.dataset, items)
+        select = ", ".join(_q(c) for c in [pk, *columns])
+        marks = ", ".join(["%s"] * len(keys))
+        sql = f"SELECT {select} FROM {_q(model._meta.db_table)} WHERE {_q(pk)} IN ({marks})"  # noqa: S608
+        if len(_read_sql) > 2048:
+            _read_sql.clear()
+        _read_sql[shape] = sql
     rows = _fetch(sql, list(keys), many=True)
     types = [target.items[key].data_type if key in target.items else "" for key in items]
     return {
@@ -770,4 +793,4 @@ def _write_record(row: dict[str, Any]) -> None:
             value = json.dumps(value, ensure_ascii=False)
         params.append(value)
     # In autocommit (an HTTP call) the INSERT is its own transaction, committed when it returns.
-    _fetch(_record_sql(), params)
+    _fetch(_record_sql(), params, rows=False)
