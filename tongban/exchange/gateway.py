@@ -323,17 +323,80 @@ def _load_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
 
-def authenticate_and_fetch(bearer: str | None, code: str) -> tuple[Caller, Sequence[Any] | None]:
-    """The system behind the token, and the row of the resource it calls (None: no such published
-    resource), in one statement; ``_target_of`` reads the row once the request is checked."""
+def authenticate_and_fetch(
+    bearer: str | None, code: str, *, key: str | None = None, wanted: Sequence[str] = ()
+) -> tuple[Caller, Sequence[Any] | None, Prefetched | None]:
+    """The system behind the token and the row of the resource it calls (None: no such published
+    resource), in one statement; ``_target_of`` reads the row once the request is checked.
+
+    With ``key``, when this process has seen the resource served from a base dataset before, the
+    same statement also reads the record's ``wanted`` items (default: every item of the resource),
+    so a single-key call needs no second statement; ``_read`` uses the record only if the resource
+    turns out to be served that way still and the items match.
+    """
     _ensure_sql()
     if not bearer:
         raise CallError(
             401, "not_authenticated", _("Send an access token of a registered department system.")
         )
-    row = _fetch(_SQL["call"], [code, _checksum(bearer), _now_param()])
+    hint = _dataset_hint.get(code) if key else None
+    columns = _prefetch_columns(hint, wanted) if hint else None
+    if hint is None or not columns:
+        row = _fetch(_SQL["call"], [code, _checksum(bearer), _now_param()])
+        prefetched = None
+    else:
+        row = _fetch(_call_with_record_sql(hint[0], columns), [code, key, _checksum(bearer), _now_param()])
+        prefetched = None
+        if row is not None:
+            record = row[CALL_COLUMNS:]
+            prefetched = Prefetched(
+                dataset=hint[0], key=str(key), columns=columns, row=record if record[0] is not None else None
+            )
     caller = _caller_of(row)
-    return caller, (row[5:] if row[5] is not None else None)
+    return caller, (row[5:CALL_COLUMNS] if row[5] is not None else None), prefetched
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    """A record read together with the token and the grant: dataset, key, the item keys read (after
+    the primary key) and the row (None: no such record)."""
+
+    dataset: str
+    key: str
+    columns: tuple[str, ...]
+    row: Sequence[Any] | None
+
+
+CALL_COLUMNS = 18  # columns of the "call" statement before a prefetched record's
+# resource code -> (base dataset, item keys) it was last served with, in this process: a hint only
+_dataset_hint: dict[str, tuple[str, tuple[str, ...]]] = {}
+_call_record_sql: dict[tuple[str, tuple[str, ...]], str] = {}
+
+
+def _prefetch_columns(hint: tuple[str, tuple[str, ...]], wanted: Sequence[str]) -> tuple[str, ...]:
+    dataset, known = hint
+    keys = tuple(wanted) or known
+    fields = {f.name for f in DATASET_MODELS[dataset]._meta.concrete_fields}
+    return keys if keys and all(k in fields for k in keys) and len(keys) <= 32 else ()
+
+
+def _call_with_record_sql(dataset: str, keys: tuple[str, ...]) -> str:
+    sql = _call_record_sql.get((dataset, keys))
+    if sql is None:
+        model = DATASET_MODELS[dataset]
+        pk = model._meta.pk.column
+        columns = [pk, *(model._meta.get_field(k).column for k in keys)]
+        select = ", ".join(f"rec.{_q(c)}" for c in columns)
+        head, where = _SQL["call"].split(" WHERE ", 1)
+        select_list, from_part = head.split(" FROM ", 1)
+        sql = (
+            f"{select_list}, {select} FROM {from_part} "
+            f"LEFT JOIN {_q(model._meta.db_table)} rec ON rec.{_q(pk)} = %s WHERE {where}"
+        )
+        if len(_call_record_sql) > 1024:
+            _call_record_sql.clear()
+        _call_record_sql[(dataset, keys)] = sql
+    return sql
 
 
 def _target_of(row: Sequence[Any] | None, *, today: dt.date) -> Target:
@@ -507,6 +570,22 @@ def _read_basedata(target: Target, keys: Sequence[str], items: Sequence[str]) ->
     }
 
 
+def _from_prefetched(
+    target: Target, prefetched: Prefetched, items: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    if prefetched.row is None:
+        return {}
+    position = {key: i + 1 for i, key in enumerate(prefetched.columns)}  # after the primary key
+    return {
+        prefetched.key: {
+            key: _typed(
+                prefetched.row[position[key]], target.items[key].data_type if key in target.items else ""
+            )
+            for key in items
+        }
+    }
+
+
 def _typed(value: Any, data_type: str) -> Any:
     """A stored value as JSON of the item's declared type (SQLite hands decimals back as numbers)."""
     if value is None:
@@ -527,6 +606,14 @@ def _read(
     target: Target, keys: Sequence[str], items: Sequence[str], ctx: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
     if target.source_kind == SourceKind.BASEDATA:
+        prefetched: Prefetched | None = ctx.get("prefetched")
+        if (
+            prefetched is not None
+            and prefetched.dataset == target.dataset
+            and list(keys) == [prefetched.key]
+            and set(items) <= set(prefetched.columns)
+        ):
+            return _from_prefetched(target, prefetched, items)
         return _read_basedata(target, keys, items)
     if target.source_kind == SourceKind.UPSTREAM and target.upstream_id is not None:
         started = time.perf_counter()
@@ -692,7 +779,16 @@ def call(
         fetched: Sequence[Any] | None = None
         if caller is None:
             # The token first, even for a malformed body: a refusal must name who was refused.
-            caller, fetched = authenticate_and_fetch(authenticate_with, resource_code or "-")
+            guess: str | None = None
+            wanted: tuple[str, ...] = ()
+            if request.operation != Operation.BATCH and isinstance(body, Mapping):
+                guess = str(body.get("key") or "").strip().upper()[:64] or None
+                asked = body.get("fields") if request.operation == Operation.VERIFY else body.get("items")
+                if isinstance(asked, dict | list):
+                    wanted = tuple(k for k in asked if isinstance(k, str))
+            caller, fetched, ctx["prefetched"] = authenticate_and_fetch(
+                authenticate_with, resource_code or "-", key=guess, wanted=wanted
+            )
             ctx["consumer"] = caller.department_id
         else:
             fetched = _fetch(_SQL["resource"], [caller.department_id, resource_code])
@@ -705,6 +801,10 @@ def call(
         case_number = _text_field(body, "case_number", required=False, max_length=64)
         ctx["purpose_header"] = purpose.encode("utf-8").hex()
         target = _target_of(fetched, today=today)
+        if target.source_kind == SourceKind.BASEDATA and target.dataset in DATASET_MODELS:
+            _dataset_hint[target.code] = (target.dataset, tuple(target.items))
+        else:
+            _dataset_hint.pop(target.code, None)
         answer = OPERATIONS[request.operation](target, body, ctx)
     except CallError as exc:
         error, status = exc, exc.status

@@ -391,3 +391,31 @@ def test_metadata_lists_the_departments_resources_and_their_schema(
     assert client.get("/api/v1/exchange/resources").status_code == 401
     missing = client.get("/api/v1/exchange/resources/999/000", headers=world["system"].headers)
     assert missing.status_code == 404
+
+
+def test_repeated_calls_answer_the_same_after_the_source_or_the_items_change(
+    client: Client, world: dict[str, Any]
+) -> None:
+    """The second call of a resource reads the record with the token (a per-process hint of where
+    the resource is served from); the hint must never give a stale or a wrong answer."""
+    f.grant(world["rsj"], world["population"], items=["name", "gender", "birth_date"])
+    first = post(client, "query", ask(world, items=["name"]), world["system"]).json()
+    again = post(client, "query", ask(world, items=["name"]), world["system"]).json()
+    assert first["record"] == again["record"] == {"name": "张伟"}
+    wider = post(client, "query", ask(world, items=["name", "birth_date"]), world["system"]).json()
+    assert wider["record"] == {"name": "张伟", "birth_date": "1986-03-12"}
+    everything = post(client, "query", ask(world), world["system"]).json()
+    assert everything["record"] == {"name": "张伟", "gender": "1", "birth_date": "1986-03-12"}
+    verify = post(client, "verify", ask(world, fields={"gender": "1"}), world["system"]).json()
+    assert verify["fields"] == {"gender": True}
+    other = f.person(name="李娜", gender="2")
+    assert (
+        post(client, "query", ask(world, key=other.resident_id), world["system"]).json()["record"]["name"]
+        == "李娜"
+    )
+    # The provider moves the resource to another source: the next call must not use the hint.
+    from tongban.exchange.models import ResourceSource
+
+    ResourceSource.objects.filter(resource=world["population"]).update(dataset="legal_entity")
+    moved = post(client, "query", ask(world, items=["name"]), world["system"])
+    assert moved.status_code == 404  # the resident ID is no credit code in the legal-entity base
