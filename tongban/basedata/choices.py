@@ -73,10 +73,30 @@ class Dataset(models.TextChoices):
 
 
 class JobStatus(models.TextChoices):
+    """An import job or reconciliation run: queued, reading the file, writing its result, done."""
+
     QUEUED = "queued", _("Queued")
     RUNNING = "running", _("Running")
+    MERGING = "merging", _("Writing to the base")
     SUCCEEDED = "succeeded", _("Finished")
     FAILED = "failed", _("Failed")
+
+    @classmethod
+    def active(cls) -> tuple[str, ...]:
+        return (cls.QUEUED, cls.RUNNING, cls.MERGING)
+
+
+class FileFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (.xlsx)"
+
+
+class TaskOutcome(models.TextChoices):
+    """How a data officer closes a data-quality task."""
+
+    BASE_CORRECTED = "base_corrected", _("The base was wrong: correct it to the other source's value")
+    SOURCE_WRONG = "source_wrong", _("The other source is wrong")
+    DISMISSED = "dismissed", _("Dismiss (no difference that matters)")
 
 
 class QualityTaskStatus(models.TextChoices):

@@ -12,11 +12,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from tongban.basedata import codes
 from tongban.basedata.choices import (
     Dataset,
     DivisionLevel,
     EntityStatus,
     EntityType,
+    FileFormat,
     Gender,
     IndicatorFrequency,
     JobStatus,
@@ -62,11 +64,14 @@ class Person(models.Model):
         _("ethnicity"), max_length=2, help_text=_("GB/T 3304 code, e.g. 01 for Han.")
     )
     household_address = models.CharField(_("household registration address"), max_length=255)
-    division_code = models.CharField(_("division code"), max_length=12, db_index=True)
+    division_code = models.CharField(_("division code"), max_length=12)
     marital_status = models.CharField(_("marital status"), max_length=2, choices=MaritalStatus.choices)
     life_status = models.CharField(
         _("alive or deceased"), max_length=16, choices=LifeStatus.choices, default=LifeStatus.ALIVE
     )
+    # Written only by the merge of an import (the job's department) and never by hand, so the database
+    # keeps no constraint or index on it: on a base of millions both cost more than the rest of a load
+    # (docs/adr/0015). Departments are never deleted, only deactivated.
     source_department = models.ForeignKey(
         "identity.Department",
         on_delete=models.PROTECT,
@@ -74,6 +79,8 @@ class Person(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("source department"),
+        db_index=False,
+        db_constraint=False,
     )
     source_updated_at = models.DateTimeField(_("updated at the source"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated here"))
@@ -82,6 +89,12 @@ class Person(models.Model):
         ordering = ["resident_id"]
         verbose_name = _("person")
         verbose_name_plural = _("population")
+        # One index serves equality and prefix (a county's people: LIKE '341502%') on PostgreSQL.
+        indexes = [
+            models.Index(
+                fields=["division_code"], name="basedata_person_division", opclasses=["varchar_pattern_ops"]
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{mask_name(self.name)} {mask_resident_id(self.resident_id)}"
@@ -99,18 +112,20 @@ class LegalEntity(models.Model):
         _("registered capital (10,000 yuan)"), max_digits=16, decimal_places=4, null=True, blank=True
     )
     address = models.CharField(_("address"), max_length=255)
-    division_code = models.CharField(_("division code"), max_length=12, db_index=True)
+    division_code = models.CharField(_("division code"), max_length=12)
     established_on = models.DateField(_("established on"))
     status = models.CharField(_("status"), max_length=16, choices=EntityStatus.choices)
     business_scope = models.TextField(_("business scope"), blank=True)
     registration_authority = models.CharField(_("registration authority"), max_length=200)
-    source_department = models.ForeignKey(
+    source_department = models.ForeignKey(  # as Person.source_department: written by the merge only
         "identity.Department",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
         verbose_name=_("source department"),
+        db_index=False,
+        db_constraint=False,
     )
     source_updated_at = models.DateTimeField(_("updated at the source"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated here"))
@@ -119,6 +134,11 @@ class LegalEntity(models.Model):
         ordering = ["credit_code"]
         verbose_name = _("legal entity")
         verbose_name_plural = _("legal entities")
+        indexes = [
+            models.Index(
+                fields=["division_code"], name="basedata_entity_division", opclasses=["varchar_pattern_ops"]
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.credit_code} {self.name}"
@@ -219,6 +239,12 @@ class ImportJob(models.Model):
     error_count = models.PositiveIntegerField(_("rows refused"), default=0)
     error_report = models.FileField(_("error report"), upload_to="basedata/reports/", blank=True)
     message = models.TextField(_("message"), blank=True)
+    file_format = models.CharField(_("file format"), max_length=8, choices=FileFormat.choices, blank=True)
+    encoding = models.CharField(_("text encoding"), max_length=16, blank=True)
+    columns = models.JSONField(
+        _("columns recognised"), default=list, blank=True, help_text=_("Field names, in file order.")
+    )
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -258,6 +284,14 @@ class ReconciliationRun(models.Model):
     missing = models.PositiveIntegerField(_("records not in the base"), default=0)
     error_count = models.PositiveIntegerField(_("rows refused"), default=0)
     message = models.TextField(_("message"), blank=True)
+    file_format = models.CharField(_("file format"), max_length=8, choices=FileFormat.choices, blank=True)
+    encoding = models.CharField(_("text encoding"), max_length=16, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(_("last progress at"), null=True, blank=True)
+    total_rows = models.PositiveIntegerField(_("rows in the file"), null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(_("rows read"), default=0)
+    tasks_created = models.PositiveIntegerField(_("data-quality tasks opened"), default=0)
+    error_report = models.FileField(_("error report"), upload_to="basedata/reports/", blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -303,6 +337,14 @@ class DataQualityTask(models.Model):
         verbose_name = _("data-quality task")
         verbose_name_plural = _("data-quality tasks")
         indexes = [models.Index(fields=["assigned_department", "status"], name="basedata_task_queue")]
+        constraints = [
+            # One open task per record and field: a second run finding the same difference adds none.
+            models.UniqueConstraint(
+                fields=["dataset", "record_key", "field"],
+                condition=models.Q(status=QualityTaskStatus.OPEN),
+                name="basedata_task_one_open",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.dataset} {self.record_key} {self.field}"
@@ -310,3 +352,39 @@ class DataQualityTask(models.Model):
     @property
     def audit_label(self) -> str:
         return f"data-quality task {self.pk}"
+
+    def _label(self, value: str) -> str:
+        tables: dict[str, dict[str, str]] = {
+            "gender": codes.GENDER_LABELS,
+            "marital_status": codes.MARITAL_LABELS,
+            "life_status": codes.LIFE_LABELS,
+            "ethnicity": codes.ETHNICITY_NAMES,
+            "entity_type": codes.ENTITY_TYPE_LABELS,
+            "status": codes.ENTITY_STATUS_LABELS,
+        }
+        label = tables.get(self.field, {}).get(value)
+        return f"{value} {label}" if label else value
+
+    @property
+    def base_label(self) -> str:
+        return self._label(self.base_value)
+
+    @property
+    def source_label(self) -> str:
+        return self._label(self.source_value)
+
+    @property
+    def masked_key(self) -> str:
+        return mask_resident_id(self.record_key) if self.dataset == Dataset.POPULATION else self.record_key
+
+    @property
+    def field_label(self) -> str:
+        model = {Dataset.POPULATION: Person, Dataset.LEGAL_ENTITY: LegalEntity}.get(Dataset(self.dataset))
+        try:
+            return (
+                str(getattr(model._meta.get_field(self.field), "verbose_name", self.field))
+                if model
+                else self.field
+            )
+        except LookupError:
+            return self.field
