@@ -57,7 +57,7 @@ def _bearer(request: HttpRequest) -> str | None:
 
 
 def _respond(result: gateway.CallResult) -> HttpResponse:
-    encoded = getattr(result, "encoded", None) or json.dumps(result.body, ensure_ascii=False).encode()
+    encoded = result.encoded or json.dumps(result.body, ensure_ascii=False).encode()
     response = HttpResponse(encoded, status=result.status, content_type="application/json")
     for name, value in result.headers.items():
         response[name] = value

@@ -73,6 +73,7 @@ class CallResult:
     body: dict[str, Any]
     call_id: uuid.UUID
     headers: dict[str, str] = field(default_factory=dict)
+    encoded: bytes = b""  # the body as sent (and as counted in the record)
 
 
 class CallError(Exception):
@@ -809,6 +810,13 @@ def call(
     except CallError as exc:
         error, status = exc, exc.status
         ctx["outcome"] = exc.outcome
+    except DatabaseError:
+        error = CallError(
+            503, "exchange_unavailable", _("The exchange cannot read the data right now; try again later."),
+            outcome=Outcome.ERROR,
+        )  # fmt: skip
+        status = error.status
+        ctx["outcome"] = error.outcome
 
     payload = error.as_body(call_id) if error else {"call_id": str(call_id), **(answer or {})}
     encoded = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
@@ -850,9 +858,7 @@ def call(
     headers = {"X-Call-Id": str(call_id)}
     if error is not None and error.retry_after:
         headers["Retry-After"] = str(error.retry_after)
-    result = CallResult(status, payload, call_id, headers)
-    result.encoded = encoded  # type: ignore[attr-defined]
-    return result
+    return CallResult(status, payload, call_id, headers, encoded)
 
 
 # --- the call record -------------------------------------------------------------------------
