@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -27,8 +26,7 @@ from django.db.models import QuerySet
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl import Workbook
 
 from tongban.catalog import selectors, services
 from tongban.catalog.choices import (
@@ -45,8 +43,9 @@ from tongban.catalog.choices import (
 )
 from tongban.catalog.models import Material, ServiceItem, ServiceItemVersion, Theme
 from tongban.core import audit
-from tongban.core.errors import DomainError, PermissionDenied, ValidationFailed
+from tongban.core.errors import DomainError, PermissionDenied
 from tongban.core.models import AuditOutcome
+from tongban.core.workbooks import file_error, open_workbook
 from tongban.identity import selectors as identity_selectors
 from tongban.identity.choices import Role
 from tongban.identity.models import Department, User
@@ -261,24 +260,6 @@ def export_workbook(*, by: User | None) -> bytes:
 # --- reading a workbook ----------------------------------------------------------------------
 
 
-def _file_error(message: str | Promise, code: str) -> ValidationFailed:
-    return ValidationFailed(message, code=code, fields={"file": [message]})
-
-
-def _load(upload: IO[bytes], name: str | None, size: int | None) -> Any:
-    if name is not None and not name.lower().endswith(".xlsx"):
-        raise _file_error(_("Upload an Excel workbook (.xlsx)."), "import_wrong_file_type")
-    data = upload.read(MAX_FILE_SIZE + 1)
-    if (size is not None and size > MAX_FILE_SIZE) or len(data) > MAX_FILE_SIZE:
-        raise _file_error(_("The file is larger than 5 MB."), "import_file_too_large")
-    try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise _file_error(
-            _("The file is not a readable Excel workbook (.xlsx)."), "import_not_xlsx"
-        ) from None
-
-
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -291,7 +272,7 @@ def _read_sheet(
     workbook: Any, sheet_name: str, columns: tuple[tuple[str, str], ...]
 ) -> list[tuple[int, dict[str, str]]]:
     if sheet_name not in workbook.sheetnames:
-        raise _file_error(
+        raise file_error(
             _("The workbook has no sheet named %(sheet)s.") % {"sheet": sheet_name}, "import_sheet_missing"
         )
     rows = workbook[sheet_name].iter_rows(values_only=True)
@@ -304,7 +285,7 @@ def _read_sheet(
                 break
     missing = [title for name, title in columns if name not in positions]
     if missing:
-        raise _file_error(
+        raise file_error(
             _("The first row of sheet %(sheet)s lacks the columns %(columns)s.")
             % {"sheet": sheet_name, "columns": "、".join(missing)},
             "import_header_missing",
@@ -315,7 +296,7 @@ def _read_sheet(
         if not any(values.values()):
             continue
         if len(result) >= MAX_ROWS:
-            raise _file_error(
+            raise file_error(
                 _("A sheet may have at most %(n)s rows.") % {"n": MAX_ROWS}, "import_too_many_rows"
             )
         result.append((number, values))
@@ -600,7 +581,7 @@ def import_workbook(
     problems come back in ``ImportResult.errors`` and nothing is changed.
     """
     _ensure_administrator(by)
-    workbook = _load(upload, name, size)
+    workbook = open_workbook(upload, name=name, size=size, max_bytes=MAX_FILE_SIZE)
     try:
         item_rows = _read_sheet(workbook, ITEMS_SHEET, ITEM_COLUMNS)
         material_rows = _read_sheet(workbook, MATERIALS_SHEET, MATERIAL_COLUMNS)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -33,15 +32,15 @@ from django.db.models import Prefetch, QuerySet
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from tongban.core import audit
-from tongban.core.errors import DomainError, ValidationFailed
+from tongban.core.errors import DomainError
 from tongban.core.models import AuditOutcome
+from tongban.core.workbooks import file_error, open_workbook
 from tongban.identity.models import Department, User
 from tongban.resources import permissions, selectors, services
 from tongban.resources.choices import (
@@ -474,24 +473,6 @@ def export_workbook(*, by: User | None, template: bool = False) -> bytes:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _file_error(message: str | Promise, code: str) -> ValidationFailed:
-    return ValidationFailed(message, code=code, fields={"file": [message]})
-
-
-def _load(upload: IO[bytes], name: str | None, size: int | None) -> Any:
-    if name is not None and not name.lower().endswith(".xlsx"):
-        raise _file_error(_("Upload an Excel workbook (.xlsx)."), "import_wrong_file_type")
-    data = upload.read(MAX_FILE_SIZE + 1)
-    if (size is not None and size > MAX_FILE_SIZE) or len(data) > MAX_FILE_SIZE:
-        raise _file_error(_("The file is larger than 10 MB."), "import_file_too_large")
-    try:
-        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError):
-        raise _file_error(
-            _("The file is not a readable Excel workbook (.xlsx)."), "import_not_xlsx"
-        ) from None
-
-
 def _cell_text(value: Any) -> str:
     if value is None:
         return ""
@@ -514,7 +495,7 @@ def _read_rows(workbook: Any) -> list[tuple[int, dict[str, str]]]:
                 break
     missing = [title for name, title, required in COLUMNS if required and name not in positions]
     if missing:
-        raise _file_error(
+        raise file_error(
             _("The first row lacks the columns %(columns)s.") % {"columns": "、".join(missing)},
             "import_header_missing",
         )
@@ -529,7 +510,7 @@ def _read_rows(workbook: Any) -> list[tuple[int, dict[str, str]]]:
         if not any(values.values()):
             continue
         if len(result) >= MAX_ROWS:
-            raise _file_error(
+            raise file_error(
                 _("A sheet may have at most %(n)s rows.") % {"n": MAX_ROWS}, "import_too_many_rows"
             )
         result.append((number, values))
@@ -819,7 +800,7 @@ def import_workbook(
     problems come back in ``ImportResult.errors`` and nothing is changed.
     """
     permissions.ensure_uses_catalogue(by)
-    workbook = _load(upload, name, size)
+    workbook = open_workbook(upload, name=name, size=size, max_bytes=MAX_FILE_SIZE)
     try:
         rows = _read_rows(workbook)
     finally:
