@@ -216,6 +216,36 @@ def _bound_pair(
     return form, formset
 
 
+def _edit_flow(
+    request: HttpRequest,
+    *,
+    form: Any,
+    formset: Any,
+    title: str,
+    back: str,
+    save: Callable[[list[dict[str, Any]]], DataResource],
+    saved: Callable[[DataResource], str],
+    resource: DataResource | None = None,
+) -> HttpResponse:
+    """The resource editor's page: on a valid POST ``save`` the items and go to the resource with
+    the message ``saved`` gives; a service refusal lands on the fields (and item rows) it names."""
+    page = {"form": form, "formset": formset, "title": title, "back": back, "resource": resource}
+    if request.method != "POST":
+        return _edit_page(request, **page)
+    if not (form.is_valid() and formset.is_valid()):
+        return _edit_page(request, **page, status=400)
+    rows = formset.entries()
+    try:
+        result = save([values for _index, values in rows])
+    except PermissionDenied as exc:
+        raise PageForbidden(str(exc.message)) from None
+    except DomainError as exc:
+        item_errors = _place_errors(exc, form, formset, [index for index, _v in rows])
+        return _edit_page(request, **page, item_errors=item_errors, status=400)
+    messages.success(request, saved(result))
+    return redirect(_detail_url(result))
+
+
 @catalogue_required
 @require_http_methods(["GET", "POST"])
 def resource_create(request: HttpRequest) -> HttpResponse:
@@ -231,39 +261,20 @@ def resource_create(request: HttpRequest) -> HttpResponse:
         "update_cycle": "daily",
     }
     form, formset = _bound_pair(request, ResourceForm, {"providers": providers}, initial, [], frozenset())
-    title = _("Register a data resource")
-    back = reverse("resources:list")
-    if request.method == "POST":
-        if form.is_valid() and formset.is_valid():
-            rows = formset.entries()
-            try:
-                resource = services.resource_create(
-                    by=user,
-                    provider=form.cleaned_data["provider"],
-                    items=[values for _index, values in rows],
-                    **form.service_values(),
-                )
-            except PermissionDenied as exc:
-                raise PageForbidden(str(exc.message)) from None
-            except DomainError as exc:
-                item_errors = _place_errors(exc, form, formset, [index for index, _v in rows])
-                return _edit_page(
-                    request,
-                    form=form,
-                    formset=formset,
-                    title=title,
-                    back=back,
-                    item_errors=item_errors,
-                    status=400,
-                )
-            messages.success(
-                request,
-                _("The draft %(code)s is saved. Submit it for review when it is complete.")
-                % {"code": resource.code},
-            )
-            return redirect(_detail_url(resource))
-        return _edit_page(request, form=form, formset=formset, title=title, back=back, status=400)
-    return _edit_page(request, form=form, formset=formset, title=title, back=back)
+    return _edit_flow(
+        request,
+        form=form,
+        formset=formset,
+        title=_("Register a data resource"),
+        back=reverse("resources:list"),
+        save=lambda items: services.resource_create(
+            by=user, provider=form.cleaned_data["provider"], items=items, **form.service_values()
+        ),
+        saved=lambda resource: (
+            _("The draft %(code)s is saved. Submit it for review when it is complete.")
+            % {"code": resource.code}
+        ),
+    )
 
 
 @catalogue_required
@@ -316,38 +327,18 @@ def resource_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form, formset = _bound_pair(
         request, ResourceForm, {}, _resource_initial(values), _items_initial(values), frozenset()
     )
-    title = _("Edit the draft %(code)s") % {"code": resource.code}
-    back = _detail_url(resource)
-    if request.method == "POST":
-        if form.is_valid() and formset.is_valid():
-            rows = formset.entries()
-            try:
-                services.resource_update(
-                    resource=resource,
-                    by=user,
-                    items=[values for _index, values in rows],
-                    **form.service_values(),
-                )
-            except PermissionDenied as exc:
-                raise PageForbidden(str(exc.message)) from None
-            except DomainError as exc:
-                item_errors = _place_errors(exc, form, formset, [index for index, _v in rows])
-                return _edit_page(
-                    request,
-                    form=form,
-                    formset=formset,
-                    title=title,
-                    back=back,
-                    resource=resource,
-                    item_errors=item_errors,
-                    status=400,
-                )
-            messages.success(request, _("The draft is saved."))
-            return redirect(back)
-        return _edit_page(
-            request, form=form, formset=formset, title=title, back=back, resource=resource, status=400
-        )
-    return _edit_page(request, form=form, formset=formset, title=title, back=back, resource=resource)
+    return _edit_flow(
+        request,
+        form=form,
+        formset=formset,
+        title=_("Edit the draft %(code)s") % {"code": resource.code},
+        back=_detail_url(resource),
+        resource=resource,
+        save=lambda items: services.resource_update(
+            resource=resource, by=user, items=items, **form.service_values()
+        ),
+        saved=lambda _resource: _("The draft is saved."),
+    )
 
 
 @catalogue_required
@@ -461,39 +452,27 @@ def correction_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form, formset = _bound_pair(
         request, CorrectionForm, {"classification_fixed": True}, initial, _items_initial(values), locked
     )
-    title = _("Correct %(code)s %(name)s") % {"code": resource.code, "name": resource.name}
-    back = _detail_url(resource)
-    if request.method == "POST":
-        if form.is_valid() and formset.is_valid():
-            rows = formset.entries()
-            try:
-                services.correction_save(
-                    resource=resource,
-                    by=user,
-                    reason=form.cleaned_data["reason"],
-                    items=[values for _index, values in rows],
-                    **form.service_values(),
-                )
-            except PermissionDenied as exc:
-                raise PageForbidden(str(exc.message)) from None
-            except DomainError as exc:
-                item_errors = _place_errors(exc, form, formset, [index for index, _v in rows])
-                return _edit_page(
-                    request,
-                    form=form,
-                    formset=formset,
-                    title=title,
-                    back=back,
-                    resource=resource,
-                    item_errors=item_errors,
-                    status=400,
-                )
-            messages.success(request, _("The correction is saved. Submit it for review when it is complete."))
-            return redirect(back)
-        return _edit_page(
-            request, form=form, formset=formset, title=title, back=back, resource=resource, status=400
+
+    def save(items: list[dict[str, Any]]) -> DataResource:
+        services.correction_save(
+            resource=resource,
+            by=user,
+            reason=form.cleaned_data["reason"],
+            items=items,
+            **form.service_values(),
         )
-    return _edit_page(request, form=form, formset=formset, title=title, back=back, resource=resource)
+        return resource
+
+    return _edit_flow(
+        request,
+        form=form,
+        formset=formset,
+        title=_("Correct %(code)s %(name)s") % {"code": resource.code, "name": resource.name},
+        back=_detail_url(resource),
+        resource=resource,
+        save=save,
+        saved=lambda _resource: _("The correction is saved. Submit it for review when it is complete."),
+    )
 
 
 def _correction(user: User, pk: int) -> tuple[DataResource, ResourceCorrection]:
