@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
@@ -220,8 +221,6 @@ def _fetch(sql: str, params: Sequence[Any], *, many: bool = False, rows: bool = 
             if not rows:
                 return None
             return cursor.fetchall() if many else cursor.fetchone()
-    import psycopg
-
     db.ensure_connection()
     cursor = _cursor_of(db)
     try:
@@ -236,8 +235,6 @@ def _fetch(sql: str, params: Sequence[Any], *, many: bool = False, rows: bool = 
 
 def _cursor_of(db: Any) -> Any:
     """One server-side-binding psycopg cursor per live connection, reused by every call on it."""
-    import psycopg
-
     raw = db.connection
     cursor = getattr(db, "_tongban_exchange_cursor", None)
     if cursor is None or cursor.connection is not raw or cursor.closed:

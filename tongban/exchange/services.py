@@ -299,7 +299,7 @@ def grant_resume(*, grant: AccessGrant, by: User) -> AccessGrant:
 def grant_revoke(*, grant: AccessGrant, by: User, reason: str) -> AccessGrant:
     """The provider withdraws a grant, or the consumer gives it up (or withdraws its application)."""
     grant = _locked(grant)
-    if not (permissions.acts_for(by, grant.resource.provider) or permissions.acts_for(by, grant.consumer)):
+    if not permissions.acts_for(by, grant.consumer):
         permissions.ensure_acts_for(by, grant.resource.provider, code="not_provider")
     _require_status(
         grant,
