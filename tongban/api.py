@@ -17,6 +17,8 @@ from tongban.catalog.api import router as catalog_router
 from tongban.core.errors import DomainError
 from tongban.exchange.api import router as exchange_router
 from tongban.identity.api import router as identity_router
+from tongban.licences.api_public import router as licences_public_router
+from tongban.licences.api_wallet import router as licences_wallet_router
 
 log = structlog.get_logger("tongban.api")
 
@@ -78,3 +80,5 @@ api.add_router("/", exchange_router)
 api.add_router("/", identity_router)
 api.add_router("/", catalog_router)
 api.add_router("/", cases_router)
+api.add_router("/", licences_public_router)
+api.add_router("/", licences_wallet_router)

@@ -7,6 +7,7 @@ variables (docs/deploy.md lists them). ``TONGBAN_ENV=dev`` allows generated loca
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "tongban.basedata",
     "tongban.resources",
     "tongban.exchange",
+    "tongban.licences",
     "tongban.portal",
 ]
 
@@ -325,6 +327,14 @@ TONGBAN_DATA_QUALITY_DAYS = env_int("TONGBAN_DATA_QUALITY_DAYS", 10, minimum=1, 
 # The secret that keys the hash of every looked-up key in the call record (HMAC-SHA256), so the record
 # shows which calls asked for the same person without holding, or letting anyone recompute, the ID.
 TONGBAN_EXCHANGE_KEY_SECRET = env_str("TONGBAN_EXCHANGE_KEY_SECRET") or f"exchange-key:{SECRET_KEY}"
+# The secret that encrypts the departments' licence signing keys at rest (licences.signing). Changing
+# it makes the stored keys unusable: rotate the keys first (docs/deploy.md). An HSM replaces this.
+TONGBAN_LICENCE_KEY_SECRET = env_str("TONGBAN_LICENCE_KEY_SECRET") or f"licence-key:{SECRET_KEY}"
+# Public licence verifications (the page, GET/POST /api/v1/licences/verify) answered per client
+# address, in django-ratelimit's syntax ("600/m"); empty (the default) does not limit them.
+TONGBAN_LICENCE_VERIFY_RATE = env_str("TONGBAN_LICENCE_VERIFY_RATE", "")
+if TONGBAN_LICENCE_VERIFY_RATE and not re.fullmatch(r"\d+/\d*[smhd]", TONGBAN_LICENCE_VERIFY_RATE):
+    raise ImproperlyConfigured('TONGBAN_LICENCE_VERIFY_RATE must look like "600/m" (or be empty).')
 # The catalogue office: its data officers and administrators review and publish data resources.
 TONGBAN_RESOURCES_OFFICE = env_str("TONGBAN_RESOURCES_OFFICE", "luan-sjj")
 # The department that runs unified identity: its grant for the population resource is what the

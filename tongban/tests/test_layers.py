@@ -20,11 +20,21 @@ ALLOWED: dict[str, set[str]] = {
     "catalog": {"core", "identity"},
     "notifications": {"core", "identity"},
     "appointments": {"core", "identity", "catalog", "notifications"},
-    "cases": {"core", "identity", "catalog", "notifications"},
-    "bundles": {"core", "identity", "catalog", "notifications", "cases"},
+    "cases": {
+        "core",
+        "identity",
+        "catalog",
+        "notifications",
+        "basedata",
+        "resources",
+        "exchange",
+        "licences",
+    },
+    "bundles": {"core", "identity", "catalog", "notifications", "cases", "licences", "exchange"},
     "basedata": {"core", "identity"},
     "resources": {"core", "identity", "catalog", "basedata"},
-    "exchange": {"core", "identity", "catalog", "notifications", "basedata", "resources"},
+    "licences": {"core", "identity", "catalog", "notifications", "basedata"},
+    "exchange": {"core", "identity", "catalog", "notifications", "basedata", "resources", "licences"},
     "portal": {
         "core",
         "identity",
@@ -36,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
         "basedata",
         "resources",
         "exchange",
+        "licences",
     },
 }
 

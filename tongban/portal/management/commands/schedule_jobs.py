@@ -30,6 +30,11 @@ JOBS: dict[str, tuple[str, str, int | None]] = {
         Schedule.DAILY,
         None,
     ),
+    "licences: mark licences past their end date expired": (
+        "tongban.licences.tasks.expire_licences",
+        Schedule.DAILY,
+        None,
+    ),
 }
 
 
