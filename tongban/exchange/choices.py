@@ -22,6 +22,7 @@ class SourceKind(models.TextChoices):
 
     BASEDATA = "basedata", pgettext_lazy("exchange", "The platform's base database")
     UPSTREAM = "upstream", pgettext_lazy("exchange", "A department system over HTTP")
+    LICENCES = "licences", pgettext_lazy("exchange", "The electronic licence library")
 
 
 class Operation(models.TextChoices):

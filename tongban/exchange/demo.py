@@ -4,7 +4,14 @@ state and a fortnight of calls (run by ``seed_demo`` after the base databases an
 Everything goes through the services, as staff would do it, except what only a demo needs: the
 demo systems get a fixed client id and a secret derived from the demo password (printed by
 ``./scripts/run``), and the demo calls are spread over the last two weeks so the statistics show a
-history. Idempotent: nothing is done again once the demo grants exist.
+history. Two parts follow the first: the licence library (its source, 人社局's and 公积金中心's grants
+and a few calls, which show in the holders' wallets; run after the licences demo), and the grants
+that let each department pre-fill its items' shared-data materials (免提交: every department whose
+published items have such materials gets one for each resource, unless it already holds an open
+grant or application for it).
+
+Idempotent: the first part is done once (while no demo grant exists), the licence library once (while
+it has no grant), and a pre-fill grant only where the department has no open grant for the resource.
 """
 
 from __future__ import annotations
@@ -19,13 +26,28 @@ from django.utils import timezone
 from oauth2_provider.models import get_application_model
 
 from tongban.basedata.models import LegalEntity, Person
+from tongban.catalog import selectors as catalog_selectors
+from tongban.catalog.choices import MaterialSource
+from tongban.catalog.models import ServiceItem
 from tongban.exchange import gateway, services
 from tongban.exchange.choices import GrantStatus, Operation, SourceKind
 from tongban.exchange.demo_upstream import demo_api_key
-from tongban.exchange.models import AccessGrant, CallRecord, UpstreamSystem
+from tongban.exchange.models import OPEN_GRANT_STATUSES, AccessGrant, CallRecord, UpstreamSystem
+from tongban.identity import demo as identity_demo
 from tongban.identity.models import Department, DepartmentSystem, User
 from tongban.identity.services import clients
-from tongban.resources.demo import LEGAL_ENTITY_CODE, MARRIAGE_CODE, POPULATION_CODE, SOCIAL_INSURANCE_CODE
+from tongban.licences import demo as licences_demo
+from tongban.licences.choices import LicenceStatus
+from tongban.licences.models import Licence
+from tongban.resources import selectors as resource_selectors
+from tongban.resources.demo import (
+    DATA_OFFICERS,
+    LEGAL_ENTITY_CODE,
+    LICENCE_LIBRARY_CODE,
+    MARRIAGE_CODE,
+    POPULATION_CODE,
+    SOCIAL_INSURANCE_CODE,
+)
 from tongban.resources.models import DataResource
 
 
@@ -300,15 +322,192 @@ def _calls() -> int:
     return len(made)
 
 
+# --- the licence library -----------------------------------------------------------------------
+
+LICENCE_ITEMS_RSJ = [
+    "identifier", "type_code", "type_name", "holder_name", "number", "issuer_name", "issued_on",
+    "valid_until", "status", "data", "signature", "key_id", "signature_valid",
+]  # fmt: skip
+LICENCE_ITEMS_GJJ = [
+    "identifier", "type_name", "holder_name", "number", "issuer_name", "valid_until", "status",
+    "signature_valid",
+]  # fmt: skip
+
+
+def _licence_library(admin: User) -> tuple[int, int]:
+    """The licence library's source, two grants and a few calls (grants made, calls made)."""
+    library = _resource(LICENCE_LIBRARY_CODE)
+    if library is None or AccessGrant.objects.filter(resource=library).exists():
+        return 0, 0
+    services.resource_source_set(resource=library, kind=SourceKind.LICENCES, by=admin)
+    sjj = _staff(DATA_OFFICERS["luan-sjj"])
+    grant = _apply(
+        library,
+        "luan-rsj",
+        LICENCE_ITEMS_RSJ,
+        "社会保障卡申领、遗属待遇申领时调取和核验申请人的居民身份证、结婚证电子证照",
+        _staff(DATA_OFFICERS["luan-rsj"]),
+    )
+    services.grant_approve(grant=grant, by=sjj, reason="限居民身份证、结婚证，调用须注明事项和办件编号")
+    # 公积金中心's population grant is suspended; this one, for licences, is a grant of its own.
+    grant = _apply(
+        library,
+        "luan-gjj",
+        LICENCE_ITEMS_GJJ,
+        "住房公积金提取（婚姻状况变化、购房）时核验职工的居民身份证和结婚证",
+        admin,
+    )
+    services.grant_approve(grant=grant, by=sjj, reason="以核验为主，不返回照面信息")
+    return 2, _licence_calls(library)
+
+
+def _licence_calls(library: DataResource) -> int:
+    """A fetch, a batch and a verify: recorded like every call and shown in the holders' wallets."""
+    citizens = [spec.resident_id for spec in identity_demo.CITIZENS]
+    rsj = gateway.Caller(department_id=_department("luan-rsj").pk, client_id=SYSTEMS[0].client_id)
+    gjj = gateway.Caller(department_id=_department("luan-gjj").pk, client_id=SYSTEMS[1].client_id)
+    calls: list[tuple[gateway.Caller, str, dict[str, Any]]] = [
+        (
+            rsj,
+            Operation.QUERY,
+            {
+                "resource": library.code,
+                "key": citizens[0],
+                "licence_type": licences_demo.ID_CARD,
+                "purpose": "社会保障卡申领调取申请人居民身份证",
+                "case_number": "DEMO-RSJ-LIC-0001",
+                "on_behalf_of": "approver.rsj",
+            },
+        ),
+        (
+            rsj,
+            Operation.BATCH,
+            {
+                "resource": library.code,
+                "keys": citizens,
+                "licence_type": licences_demo.ID_CARD,
+                "items": ["identifier", "holder_name", "valid_until", "status", "signature_valid"],
+                "purpose": "遗属待遇申领核验申请人及家庭成员居民身份证",
+                "case_number": "DEMO-RSJ-LIC-0002",
+            },
+        ),
+    ]
+    marriages = Licence.objects.filter(
+        type__code=licences_demo.MARRIAGE, status=LicenceStatus.VALID
+    ).order_by("identifier")
+    married = marriages.filter(holder_id__in=citizens).first() or marriages.first()
+    if married is not None:
+        calls.append(
+            (
+                gjj,
+                Operation.VERIFY,
+                {
+                    "resource": library.code,
+                    "key": married.holder_id,
+                    "licence_type": licences_demo.MARRIAGE,
+                    "fields": {
+                        "identifier": married.identifier,
+                        "holder_name": married.holder_name,
+                        "status": "valid",
+                    },
+                    "purpose": "住房公积金提取核验职工结婚证",
+                    "case_number": "DEMO-GJJ-LIC-0001",
+                },
+            )
+        )
+    for caller, operation, body in calls:
+        gateway.call(caller=caller, request=gateway.CallRequest(operation=operation, body=body, size=300))
+    return len(calls)
+
+
+# --- pre-filling applications (免提交) ----------------------------------------------------------
+
+PREFILL_CODES = (POPULATION_CODE, LEGAL_ENTITY_CODE, MARRIAGE_CODE, SOCIAL_INSURANCE_CODE)
+PREFILL_ITEMS: dict[str, list[str]] = {
+    POPULATION_CODE: [
+        "name", "gender", "birth_date", "ethnicity", "household_address", "marital_status", "life_status",
+    ],
+    LEGAL_ENTITY_CODE: [
+        "name", "entity_type", "legal_representative_name", "registered_capital", "address",
+        "established_on", "status", "business_scope",
+    ],
+}  # fmt: skip
+PREFILL_PURPOSE = "办理政务服务事项时免提交材料（事项：{items}）"
+
+
+def _prefill_needs() -> dict[tuple[int, str], list[ServiceItem]]:
+    """(department id, resource code) -> the published items whose materials that resource gives."""
+    needs: dict[tuple[int, str], list[ServiceItem]] = {}
+    items = (
+        catalog_selectors.published_items()
+        .filter(
+            current_version__materials__source=MaterialSource.SHARED_DATA,
+            current_version__materials__source_code__in=PREFILL_CODES,
+        )
+        .distinct()
+        .prefetch_related("current_version__materials")
+    )
+    for item in items:
+        version = item.current_version
+        if version is None:
+            continue
+        for material in version.materials.all():
+            if material.source == MaterialSource.SHARED_DATA and material.source_code in PREFILL_CODES:
+                found = needs.setdefault((item.department_id, material.source_code), [])
+                if item not in found:
+                    found.append(item)
+    return needs
+
+
+def _prefill_grants(admin: User) -> int:
+    """An approved grant per department and resource its items' shared-data materials come from."""
+    made = 0
+    today = timezone.localdate()
+    for (department_id, code), items in sorted(_prefill_needs().items()):
+        resource = _resource(code)
+        if resource is None:
+            continue
+        department = Department.objects.get(pk=department_id)
+        if AccessGrant.objects.filter(
+            consumer=department, resource=resource, status__in=OPEN_GRANT_STATUSES
+        ).exists():
+            continue  # the demo's own grant or application for it stands
+        wanted = PREFILL_ITEMS.get(code) or [
+            i.key for i in resource_selectors.resource_items(resource) if not i.is_key
+        ]
+        names = "、".join(dict.fromkeys(i.current_version.name for i in items if i.current_version))
+        grant = services.grant_request(
+            resource=resource,
+            consumer=department,
+            items=wanted,
+            purpose=PREFILL_PURPOSE.format(items=names),
+            valid_from=today,
+            valid_until=today + dt.timedelta(days=365),
+            by=_staff(DATA_OFFICERS.get(department.code, "admin")),
+            service_items=items,
+        )
+        if grant.status == GrantStatus.PENDING:
+            provider = _staff(DATA_OFFICERS.get(resource.provider.code, "admin"))
+            services.grant_approve(
+                grant=grant, by=provider, reason="用于所列事项免提交材料，限申请人本人信息"
+            )
+        made += 1
+    return made
+
+
 def load() -> DemoResult:
     result = DemoResult()
     admin = _staff("admin")
     for spec in SYSTEMS:
         _system(spec, admin)
         result.systems.append({"client_id": spec.client_id, "secret": spec.secret, "name": spec.name})
-    if AccessGrant.objects.filter(status__in=[s for s, _ in GrantStatus.choices]).exists():
-        return result
-    _sources(admin)
-    result.grants_created = _grants(admin)
-    result.calls_made = _calls()
+    if not AccessGrant.objects.filter(status__in=[s for s, _ in GrantStatus.choices]).exists():
+        _sources(admin)
+        result.grants_created = _grants(admin)
+        result.calls_made = _calls()
+    grants, calls = _licence_library(admin)
+    result.grants_created += grants + _prefill_grants(admin)
+    result.calls_made += calls
+    if calls:
+        services.call_stats_rollup(days=15)
     return result

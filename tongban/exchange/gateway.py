@@ -2,7 +2,10 @@
 
 One call is at most five short statements: the token, the resource with the caller's grant, the
 record(s) (or an upstream request), and the call record's INSERT, which commits before the answer
-leaves (``_write_record``): a call is answered only once its record is durable. The statements are
+leaves (``_write_record``): a call is answered only once its record is durable. A resource served
+from the licence library (``SourceKind.LICENCES``) goes through the licences app's selectors instead,
+and its use rows commit with the call record (``_write_record_and_uses``); the other paths never
+reach that code. The statements are
 hand-written SQL over the tables' own columns because this path runs thousands of times a second
 (docs/adr/0014-data-exchange.md, bench/README.md ``exchange_verify``); everything else in the
 exchange goes through the ORM.
@@ -27,7 +30,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from oauth2_provider.models import get_access_token_model, get_application_model
@@ -38,7 +41,11 @@ from tongban.basedata.models import LegalEntity, Person
 from tongban.exchange import upstream as upstream_adapter
 from tongban.exchange.choices import GrantStatus, Operation, Outcome, SourceKind
 from tongban.exchange.models import AccessGrant, CallRecord, ResourceSource
-from tongban.identity.models import DepartmentSystem
+from tongban.identity.models import Department, DepartmentSystem
+from tongban.licences import selectors as licence_selectors
+from tongban.licences import services as licence_services
+from tongban.licences.choices import UseKind
+from tongban.licences.models import Licence
 from tongban.resources.models import DataItem, DataResource
 
 EXCHANGE_SCOPE = "exchange"
@@ -493,11 +500,27 @@ def _clean_key(target: Target, raw: Any, *, field_name: str = "key") -> str:
             _fast_ric(value)
         elif kind == "credit_code":
             uscc.validate(value)
+        elif kind == "holder_id":
+            _holder_id(value)
     except StdnumError:
         if kind == "resident_id":
             raise _bad("key_invalid", _("This is not a valid resident ID number."), field_name) from None
+        if kind == "holder_id":
+            raise _bad(
+                "key_invalid",
+                _("This is neither a valid resident ID number nor a valid unified social credit code."),
+                field_name,
+            ) from None
         raise _bad("key_invalid", _("This is not a valid unified social credit code."), field_name) from None
     return value
+
+
+def _holder_id(value: str) -> None:
+    """A licence holder: a person (resident ID) or an enterprise or organisation (credit code)."""
+    try:
+        _fast_ric(value)
+    except StdnumError:
+        uscc.validate(value)
 
 
 def _fast_ric(value: str) -> None:
@@ -654,7 +677,69 @@ def _read(
             ) from None
         finally:
             ctx["upstream_ms"] = (time.perf_counter() - started) * 1000
+    if target.source_kind == SourceKind.LICENCES:
+        return _read_licences(target, keys, items, ctx)
     raise CallError(503, "source_unavailable", _("The resource has no source yet."), outcome=Outcome.ERROR)
+
+
+# --- the licence library ---------------------------------------------------------------------
+
+LICENCE_TYPE_MAX = 32
+
+
+def _licence_type_of(body: Mapping[str, Any]) -> str:
+    """The licence type a call of the licence library asks for (checked before anything is read)."""
+    value = body.get("licence_type")
+    if value is not None and not isinstance(value, str):
+        raise _bad(
+            "request_invalid", _("“%(field)s” must be text.") % {"field": "licence_type"}, "licence_type"
+        )
+    text = (value or "").strip().upper()
+    if not text:
+        raise _bad(
+            "licence_type_required",
+            _("Say which licence you want: its type code (GB/T 36902) as “licence_type”."),
+            "licence_type",
+        )
+    return text[: LICENCE_TYPE_MAX + 1]
+
+
+def _licence_record(licence: Licence, items: Sequence[str]) -> dict[str, Any]:
+    """A licence as a record of the licence library's items (the signature is checked now, and only
+    when asked for)."""
+    values: dict[str, Callable[[], Any]] = {
+        "holder_id": lambda: licence.holder_id,
+        "identifier": lambda: licence.identifier,
+        "type_code": lambda: licence.type.code,
+        "type_name": lambda: licence.type.name,
+        "holder_name": lambda: licence.holder_name,
+        "number": lambda: licence.number,
+        "issuer_name": lambda: licence.issuer.name,
+        "issued_on": lambda: licence.issued_on.isoformat(),
+        "valid_until": lambda: licence.valid_until.isoformat() if licence.valid_until else None,
+        "status": lambda: str(licence_selectors.effective_status(licence)),
+        "data": lambda: dict(licence.data or {}),
+        "signature": lambda: licence.signature,
+        "key_id": lambda: licence.key.key_id,
+        "signature_valid": lambda: licence_selectors.signature_ok(licence),
+    }
+    return {item: values[item]() if item in values else None for item in items}
+
+
+def _read_licences(
+    target: Target, keys: Sequence[str], items: Sequence[str], ctx: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """Each holder's newest usable licence of the asked type (revoked and expired ones are never
+    served); the licences are kept in ``ctx`` so that each gets its use row with the call record."""
+    code = ctx["licence_type"]
+    if len(code) > LICENCE_TYPE_MAX or licence_selectors.type_by_code(code) is None:
+        message = _("No licence type in the library has this code.")
+        raise CallError(
+            404, "licence_type_unknown", message, fields={"licence_type": [message]}, outcome=Outcome.REFUSED
+        )
+    found = licence_selectors.usable_licences(keys, code)
+    ctx["licences"] = list(found.values())
+    return {key: _licence_record(licence, items) for key, licence in found.items()}
 
 
 def _normalise(value: Any) -> str:
@@ -803,6 +888,8 @@ def call(
             _dataset_hint[target.code] = (target.dataset, tuple(target.items))
         else:
             _dataset_hint.pop(target.code, None)
+            if target.source_kind == SourceKind.LICENCES:
+                ctx["licence_type"] = _licence_type_of(body)
         answer = OPERATIONS[request.operation](target, body, ctx)
     except CallError as exc:
         error, status = exc, exc.status
@@ -846,7 +933,11 @@ def call(
         "request_id": request.request_id[:64],
     }
     try:
-        _write_record(row)
+        served: list[Licence] | None = ctx.get("licences")
+        if served and error is None:
+            _write_record_and_uses(row, served)
+        else:
+            _write_record(row)
     except DatabaseError:
         failure = CallError(
             503, "call_record_failed", _("The call could not be recorded, so it is not answered.")
@@ -897,3 +988,22 @@ def _write_record(row: dict[str, Any]) -> None:
         params.append(value)
     # In autocommit (an HTTP call) the INSERT is its own transaction, committed when it returns.
     _fetch(_record_sql(), params, rows=False)
+
+
+def _write_record_and_uses(row: dict[str, Any], licences: Sequence[Licence]) -> None:
+    """The call record and one use row per licence served or checked, in one transaction: the
+    holder's wallet shows every use the record shows, and the answer waits for both."""
+    kind = UseKind.EXCHANGE_VERIFY if row["operation"] == Operation.VERIFY else UseKind.EXCHANGE_FETCH
+    department = Department.objects.filter(pk=row["consumer_department_id"]).first()
+    with transaction.atomic():
+        for licence in licences:
+            licence_services.use_record(
+                licence=licence,
+                kind=kind,
+                department=department,
+                actor_label=row["client_id"],
+                case_number=row["case_number"],
+                purpose=row["purpose"],
+                call_id=row["call_id"],
+            )
+        _write_record(row)

@@ -107,7 +107,8 @@ class UpstreamSystem(TimeStampedModel):
 
 
 class ResourceSource(TimeStampedModel):
-    """Where the exchange reads a resource: a base database (by dataset) or an upstream system."""
+    """Where the exchange reads a resource: a base database (by dataset), an upstream system, or the
+    electronic licence library (a licence by holder and type, ``licences``)."""
 
     resource = models.OneToOneField(
         "resources.DataResource", on_delete=models.CASCADE, related_name="+", verbose_name=_("resource")

@@ -410,7 +410,8 @@ def resource_source_set(
     upstream: UpstreamSystem | None = None,
     path: str = "",
 ) -> ResourceSource:
-    """Say where the exchange reads a resource: a base dataset or an upstream system's path."""
+    """Say where the exchange reads a resource: a base dataset, an upstream system's path, or the
+    electronic licence library (a licence by holder and type)."""
     permissions.ensure_administrator(by)
     permissions.ensure_acts_for(by, resource.provider)
     if kind == SourceKind.BASEDATA:
@@ -426,6 +427,8 @@ def resource_source_set(
             message = _("The path starts with / and contains {key}, e.g. /marriages/{key}.")
             raise ValidationFailed(message, code="path_invalid", fields={"path": [message]})
         dataset = ""
+    elif kind == SourceKind.LICENCES:
+        dataset, upstream, path = "", None, ""
     else:
         message = _("Unknown kind of source.")
         raise ValidationFailed(message, code="source_kind_invalid", fields={"kind": [message]})
@@ -576,6 +579,60 @@ def real_name_verify(*, user: User) -> RealNameResult:
         user=user, level=RealNameLevel.L2, evidence={"call_id": call_id}
     )
     return RealNameResult(matched=True, call_id=call_id, level=user.real_name_level)
+
+
+# --- the platform's own calls while a citizen applies (免提交) --------------------------------
+
+PREFILL_CLIENT = "tongban-prefill"
+
+
+def platform_fetch(
+    *,
+    department: Department,
+    resource_code: str,
+    key: str,
+    purpose: str,
+    case_number: str = "",
+    on_behalf_of: str = "",
+    items: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> gateway.CallResult:
+    """Fetch one record for an application, as the department handling it and under that
+    department's own grant: the call is checked, limited and recorded like any system's (client id
+    ``tongban-prefill``), and its result says what came back or why nothing did.
+
+    ``extra`` adds to the body (e.g. ``{"licence_type": ...}`` for the licence library); it cannot
+    change the resource, the key or the purpose. Not one transaction: run outside one, so the call
+    record commits on its own whatever happens to the case afterwards.
+    """
+    body: dict[str, Any] = {
+        **(extra or {}),
+        "resource": resource_code,
+        "key": key,
+        "purpose": purpose,
+        "case_number": case_number,
+        "on_behalf_of": on_behalf_of,
+    }
+    if items is not None:
+        body["items"] = list(items)
+    return gateway.call(
+        caller=gateway.Caller(department_id=department.pk, client_id=PREFILL_CLIENT),
+        request=gateway.CallRequest(operation=Operation.QUERY, body=body),
+    )
+
+
+def prefill_resources(department: Department) -> dict[str, list[str]]:
+    """Resource code -> the item keys the department's grants allow today (active, in their period,
+    of a published resource), in one query: what an application to it can have fetched."""
+    today = timezone.localdate()
+    rows = AccessGrant.objects.filter(
+        consumer=department,
+        status=GrantStatus.ACTIVE,
+        valid_from__lte=today,
+        valid_until__gte=today,
+        resource__status=ResourceStatus.PUBLISHED,
+    ).values_list("resource__code", "items")
+    return {code: [str(i) for i in items or []] for code, items in rows}
 
 
 # --- for the staff pages ---------------------------------------------------------------------

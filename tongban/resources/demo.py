@@ -9,9 +9,10 @@ Idempotent: a resource is looked up by provider and name, a demand by department
 purpose, a responsibility entry by resource, department and duty; only what is missing is created.
 
 Every demo resource has a classification of its own (类/项/目 below), so each is the first under it
-and gets the sequence number 000001: the codes are stable, and the four the exchange serves from
-the base databases and an upstream system are the module constants below. The 项 codes of the
-departmental category (类 3) number the demo departments; they are the demo's, not a national table.
+and gets the sequence number 000001: the codes are stable, and those the exchange serves from the
+base databases, an upstream system and the licence library are the module constants below. The 项
+codes of the departmental category (类 3) number the demo departments; they are the demo's, not a
+national table.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ POPULATION_CODE = "101001/000001"  # 人口基础信息, 市公安局, 有条件
 LEGAL_ENTITY_CODE = "102001/000001"  # 法人单位基础信息, 市市场监管局, 无条件共享
 MARRIAGE_CODE = "303001/000001"  # 婚姻登记信息, 市民政局, 有条件共享 (served by an upstream system)
 SOCIAL_INSURANCE_CODE = "304001/000001"  # 社会保险参保信息, 市人社局, 有条件共享
+LICENCE_LIBRARY_CODE = "105002/000001"  # 电子证照库, 市数据资源局, 有条件共享 (served from the licences)
 
 OFFICE_DATA_OFFICER = "data.sjj"
 OFFICE_REVIEWER = "admin"
@@ -240,6 +242,50 @@ RESOURCES: tuple[ResourceSpec, ...] = (
         ),
         days_ago=110,
         update_cycle="weekly",
+    ),
+    ResourceSpec(
+        "luan-sjj",
+        "1 05 002",
+        "电子证照库",
+        "全市各部门签发和汇聚的电子证照：按持证主体（公民身份号码或统一社会信用代码）和证照类型调取"
+        "持证人当前有效的证照及其照面信息和颁发部门的数字签名，或核验所持证照信息是否一致。",
+        "conditional",
+        (
+            item(
+                "holder_id",
+                "持证主体代码",
+                "string",
+                18,
+                sensitive=True,
+                is_key=True,
+                description="公民身份号码或统一社会信用代码",
+            ),
+            item("identifier", "电子证照标识", "string", 96, description="GB/T 36904"),
+            item("type_code", "证照类型代码", "code", 21, description="GB/T 36902"),
+            item("type_name", "证照名称", "string", 100),
+            item("holder_name", "持证主体名称", "string", 200, sensitive=True),
+            item("number", "证照编号", "string", 64),
+            item("issuer_name", "颁发机构", "string", 100),
+            item("issued_on", "颁发日期", "date"),
+            item("valid_until", "有效期截止日期", "date", description="空为长期有效"),
+            item("status", "证照状态", "code", 16, description="valid 有效，revoked 已注销，expired 已过期"),
+            item(
+                "data",
+                "照面信息",
+                "string",
+                4000,
+                sensitive=True,
+                description="JSON 对象，键为证照类型的数据项",
+            ),
+            item("signature", "颁发部门数字签名", "string", 128, description="Ed25519，对证照规范形式签名"),
+            item("key_id", "签名密钥标识", "string", 64, description="公钥见 /licences/keys.json"),
+            item("signature_valid", "签名核验结果", "boolean", description="调用时核验"),
+        ),
+        days_ago=100,
+        conditions=_FOR_SERVICES + "调用时须注明证照类型代码；每次调取和核验均记入持证人的用证记录。",
+        modes=("interface",),
+        update_cycle="real_time",
+        related=("电子证照目录信息",),
     ),
     ResourceSpec(
         "luan-fgw",

@@ -45,6 +45,23 @@ LEGAL_ENTITY_ITEMS: tuple[tuple[str, str, str, bool], ...] = (
     ("status", "登记状态", "code", False),
 )
 
+LICENCE_ITEMS: tuple[tuple[str, str, str, bool], ...] = (
+    ("holder_id", "持证主体代码", "string", True),
+    ("identifier", "电子证照标识", "string", False),
+    ("type_code", "证照类型代码", "code", False),
+    ("type_name", "证照名称", "string", False),
+    ("holder_name", "持证主体名称", "string", False),
+    ("number", "证照编号", "string", False),
+    ("issuer_name", "颁发机构", "string", False),
+    ("issued_on", "颁发日期", "date", False),
+    ("valid_until", "有效期截止日期", "date", False),
+    ("status", "证照状态", "code", False),
+    ("data", "照面信息", "string", False),
+    ("signature", "颁发部门数字签名", "string", False),
+    ("key_id", "签名密钥标识", "string", False),
+    ("signature_valid", "签名核验结果", "boolean", False),
+)
+
 _codes = iter(range(1, 10**6))
 
 
@@ -196,3 +213,17 @@ def grant(
         rate_per_minute=rate_per_minute,
         status=status,
     )
+
+
+def licence_library(provider: Department, *, sharing_type: str = "conditional") -> DataResource:
+    """The electronic licence library as a catalogued resource served from the licences."""
+    res = resource(
+        provider,
+        name="电子证照库",
+        items=LICENCE_ITEMS,
+        sharing_type=sharing_type,
+        dataset=None,
+        sensitive=("holder_name", "data"),
+    )
+    ResourceSource.objects.create(resource=res, kind=SourceKind.LICENCES)
+    return res

@@ -168,3 +168,26 @@ def test_a_resource_outside_the_jurisdiction_has_no_source_page(world: World) ->
     assert client_for(world.provider_officer).get(url).status_code == 403
     retired = f.resource(world.gaj, name="旧资源", status="retired")
     assert client_for(world.city_admin).get(f"/staff/exchange/sources/{retired.pk}/").status_code == 404
+
+
+def test_an_administrator_serves_a_resource_from_the_licence_library(world: World) -> None:
+    system = upstream(world)
+    url = f"/staff/exchange/sources/{world.unconditional.pk}/"
+    client = client_for(world.city_admin)
+    client.post(url, {"kind": "upstream", "upstream": str(system.pk), "path": "/licences/{key}"})
+    # Like a base database: no dataset, system or path; what was set for the upstream is cleared.
+    saved = client.post(url, {"kind": "licences", "dataset": "", "path": "/ignored/{key}"})
+    assert saved.status_code == 302
+    source = ResourceSource.objects.get(resource=world.unconditional)
+    assert (source.kind, source.dataset, source.upstream, source.path) == (SourceKind.LICENCES, "", None, "")
+    event = AuditEvent.objects.filter(action="exchange.source_set").order_by("-pk").first()
+    assert event is not None
+    assert event.data["kind"] == "licences"
+    listing = client.get("/staff/exchange/sources/").content.decode()
+    assert "The electronic licence library" in listing
+    assert (
+        client_for(world.county_admin).post(url, {"kind": "basedata", "dataset": "population"}).status_code
+        == 404
+    )
+    source.refresh_from_db()
+    assert source.kind == SourceKind.LICENCES
