@@ -209,8 +209,12 @@ def bundle_apply(
     files: Mapping[str, UploadedFile],
     by: User,
     idempotency_key: str | None = None,
+    prefill_consent: bool = False,
 ) -> BundleApplication:
     """One application for every item of the bundle: one case per item, all or none.
+
+    With ``prefill_consent`` each case fetches the licences and shared data it can (免提交); what
+    could not be fetched is left for the department's one-time notice.
 
     ``form_data`` answers the merged form (``selectors.bundle_guide(...).fields``); ``files`` maps a
     merged material's key to its one upload, given to every case that asks for that material. With
@@ -234,6 +238,7 @@ def bundle_apply(
                 by=by,
                 idempotency_key=idempotency_key,
                 stored=stored,
+                prefill_consent=prefill_consent,
             )
         except IntegrityError:
             _delete_stored(stored)
@@ -370,6 +375,7 @@ def _apply(
     by: User,
     idempotency_key: str | None,
     stored: list[tuple[Storage, str]],
+    prefill_consent: bool = False,
 ) -> BundleApplication:
     bundle = Bundle.objects.select_for_update().get(pk=bundle.pk)
     if bundle.status != BundleStatus.PUBLISHED:
@@ -410,6 +416,8 @@ def _apply(
             files=item_files,
             by=by,
             channel=Channel.BUNDLE,
+            prefill_consent=prefill_consent,
+            allow_unfetched=True,
         )
         stored.extend((row.file.storage, row.file.name or "") for row in case.materials.all() if row.file)
         BundleCase.objects.create(application=application, case=case, order=order)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_ratelimit.core import is_ratelimited
-from ninja import Header, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from tongban.cases import selectors, services
 from tongban.cases.choices import CaseStatus, DeliveryMethod, SuspensionKind, TaskOutcome
@@ -80,10 +80,30 @@ class MaterialOut(Schema):
     material_id: int
     name: str
     status: str
+    origin: str = Field(description="applicant, window_scan, or e_licence / shared_data (fetched, 免提交)")
     file_name: str
     content_type: str
     size: int
     uploaded_at: datetime
+    licence_identifier: str = Field("", description="For a fetched licence: its GB/T 36904 identifier")
+    call_id: str = Field("", description="For fetched shared data: the exchange call that fetched it")
+
+
+class ExemptionRowOut(Schema):
+    item_id: int | None
+    item_name: str
+    cases: int
+    materials: int = Field(description="Materials given (once per case and material)")
+    fetched: int = Field(description="Of those, fetched instead of submitted (免提交)")
+    share: float = Field(description="fetched / materials")
+    visits_saved: int = Field(description="Providing departments per case the applicant need not visit")
+
+
+class ExemptionOut(Schema):
+    date_from: date | None
+    date_to: date | None
+    overall: ExemptionRowOut
+    items: list[ExemptionRowOut]
 
 
 class CorrectionOut(Schema):
@@ -287,10 +307,13 @@ def _material(row: CaseMaterial) -> MaterialOut:
         material_id=row.material_id,
         name=row.material.name,
         status=row.status,
+        origin=row.origin,
         file_name=row.original_name,
         content_type=row.content_type,
         size=row.size,
         uploaded_at=row.uploaded_at,
+        licence_identifier=str(row.provenance.get("identifier", "")),
+        call_id=str(row.provenance.get("call_id", "")),
     )
 
 
@@ -491,6 +514,11 @@ _APPLY_BODY = {
                             "type": "string",
                             "description": "An agent applying for an enterprise: its credit code.",
                         },
+                        "prefill_consent": {
+                            "type": "boolean",
+                            "description": "The applicant consents to fetching every licence and shared-data "
+                            "material the platform can (免提交); those need no file.",
+                        },
                     },
                     "additionalProperties": {
                         "type": "string",
@@ -527,6 +555,7 @@ def case_apply(
         files=_material_files(request),
         by=user,
         idempotency_key=(idempotency_key or "").strip()[:100] or None,
+        prefill_consent=request.POST.get("prefill_consent", "").lower() in ("1", "true", "yes"),
     )
     # The case's summary (its number above all): the service's own case object, with its version
     # and department, answers it without another query; GET /cases/{number} gives the whole case.
@@ -634,6 +663,47 @@ def staff_cases(
         count, found = _page(cases, page, page_size)
         rows = [_queue_row(c, now) for c in found]
     return QueuePageOut(queue=queue, count=count, page=page, page_size=page_size, items=rows)
+
+
+def _exemption_row(row: selectors.ExemptionRow) -> ExemptionRowOut:
+    return ExemptionRowOut(
+        item_id=row.item_id,
+        item_name=row.item_name,
+        cases=row.cases,
+        materials=row.materials,
+        fetched=row.fetched,
+        share=row.share,
+        visits_saved=row.visits_saved,
+    )
+
+
+@router.get(
+    "/staff/stats/materials-exempt",
+    response={200: ExemptionOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
+    auth=session_or_token,
+    summary="Materials satisfied without submission (免提交): the share and the visits saved, per item",
+)
+def exemption_stats(
+    request: HttpRequest,
+    item_id: int | None = None,
+    department_id: int | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> ExemptionOut:
+    """Over the cases the caller may see, submitted in the period (both ends included)."""
+    user = _staff(request)
+    if date_from and date_to and date_from > date_to:
+        message = _("The period ends before it starts.")
+        raise ValidationFailed(message, code="period_invalid", fields={"date_to": [message]})
+    overall, items = selectors.exemption_stats(
+        user, item_id=item_id, department_id=department_id, date_from=date_from, date_to=date_to
+    )
+    return ExemptionOut(
+        date_from=date_from,
+        date_to=date_to,
+        overall=_exemption_row(overall),
+        items=[_exemption_row(r) for r in items],
+    )
 
 
 @router.get(

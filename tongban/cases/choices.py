@@ -76,6 +76,12 @@ class MaterialStatus(models.TextChoices):
 class MaterialOrigin(models.TextChoices):
     APPLICANT = "applicant", _("Uploaded by the applicant")
     WINDOW_SCAN = "window_scan", _("Scanned at the window")
+    E_LICENCE = "e_licence", _("Electronic licence, with the holder's consent (免提交)")
+    SHARED_DATA = "shared_data", _("Shared data through the exchange, with consent (免提交)")
+
+
+# Materials the platform fetched instead of asking for them (免提交).
+PREFILLED_ORIGINS = (MaterialOrigin.E_LICENCE, MaterialOrigin.SHARED_DATA)
 
 
 class DeliveryMethod(models.TextChoices):
@@ -107,5 +113,6 @@ class EventKind(models.TextChoices):
     RESUMED = "resumed", _("Clock resumed")
     APPROVED = "approved", _("Decision: granted")
     REFUSED = "refused", _("Decision: not granted")
+    LICENCE_ISSUED = "licence_issued", _("Electronic licence issued to the applicant's wallet")
     DELIVERED = "delivered", _("Result delivered, case completed")
     WITHDRAWN = "withdrawn", _("Withdrawn by the applicant")

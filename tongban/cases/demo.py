@@ -462,7 +462,9 @@ def _apply(spec: CaseSpec, item: ServiceItem, users: dict[str, User], moment: da
         )
     applicant = users[spec.applicant]
     by = users[CLERK] if spec.walk_in else users[spec.agent] if spec.agent else applicant
-    materials = [m for m in version.materials.all() if m.source == MaterialSource.APPLICANT]
+    # Drafts have the applicant's uploads only; applications also fetch what the platform can
+    # (免提交) with the applicant's consent, and bring a scan of whatever it could not fetch.
+    materials = [m for m in version.materials.all() if not spec.draft or m.source == MaterialSource.APPLICANT]
     files = {m.pk: _upload(m) for m in materials if m.name not in spec.omit}
     answers = _answers(version.form_schema, applicant)
     key = KEY_PREFIX + spec.key
@@ -481,6 +483,7 @@ def _apply(spec: CaseSpec, item: ServiceItem, users: dict[str, User], moment: da
             by=by,
             idempotency_key=key,
             channel=Channel.WINDOW if spec.walk_in else Channel.ONLINE,
+            prefill_consent=True,
         )
 
 

@@ -180,6 +180,16 @@ class CaseMaterial(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    # For a material fetched instead of uploaded (免提交): where it came from and how it was checked —
+    # the licence identifier, its signature check and the holder's authorisation, or the exchange
+    # call id and the record it returned (cases.prefill).
+    provenance = models.JSONField(_("provenance"), default=dict, blank=True)
+    provider = models.CharField(
+        _("providing department"),
+        max_length=50,
+        blank=True,
+        help_text=_("The code of the department that holds the fetched material (a visit saved)."),
+    )
 
     class Meta:
         ordering = ["material__sort_order", "material_id", "pk"]
@@ -192,6 +202,29 @@ class CaseMaterial(models.Model):
     @property
     def audit_label(self) -> str:
         return f"case material {self.pk}"
+
+
+class CaseConsent(models.Model):
+    """The applicant's consent to fetch materials for this case (one purpose, the fields shown)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=200)
+    materials = models.JSONField(
+        _("materials consented to"),
+        default=list,
+        help_text=_('[{"material": id, "source": "e_licence|shared_data", "title": "...", "fields": [...]}]'),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    given_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    given_at = models.DateTimeField(_("given at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "given_at", "pk"]
+        verbose_name = _("consent to fetch materials")
+        verbose_name_plural = _("consents to fetch materials")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.purpose}"
 
 
 class CaseCorrection(models.Model):

@@ -27,7 +27,7 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from tongban.cases import permissions
+from tongban.cases import permissions, prefill
 from tongban.cases.choices import (
     WITHDRAWABLE_STATUSES,
     CaseStatus,
@@ -62,6 +62,7 @@ from tongban.core.calendar import deadline_after, local_date, working_days_betwe
 from tongban.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from tongban.identity.choices import AccountKind
 from tongban.identity.models import Department, User
+from tongban.licences import services as licence_services
 from tongban.notifications.services import notify
 
 MAX_SERIAL = 9999
@@ -208,15 +209,19 @@ def _next_number(item: ServiceItem, moment: datetime) -> str:
     return f"{item.implementation_code}{day:%Y%m%d}{serial:04d}"
 
 
-def _applicant_materials(version: ServiceItemVersion) -> list[Material]:
-    return [m for m in version.materials.all() if m.source == MaterialSource.APPLICANT]
-
-
 def _missing_required(case: Case) -> list[Material]:
+    """Required materials with nothing given: no upload, and nothing fetched (免提交) either."""
     provided = set(
         case.materials.filter(status=MaterialStatus.PROVIDED).values_list("material_id", flat=True)
     )
-    return [m for m in _applicant_materials(case.version) if m.required and m.pk not in provided]
+    # A themed bundle's case may lack a licence or shared-data material it could not fetch: the
+    # department asks for it in its one-time notice (``case_apply``'s ``allow_unfetched``).
+    unfetched_ok = case.channel == Channel.BUNDLE
+    return [
+        m
+        for m in case.version.materials.all()
+        if m.required and m.pk not in provided and not (unfetched_ok and m.source != MaterialSource.APPLICANT)
+    ]
 
 
 def _missing_error(missing: Sequence[Material]) -> ValidationFailed:
@@ -345,10 +350,31 @@ def case_material_remove(*, case: Case, case_material_id: int, by: User) -> None
         raise NotFound(_("No such file on this case."), code="case_material_not_found")
     name = row.file.name or ""
     storage = row.file.storage
+    authorisation_id = (
+        row.provenance.get("authorisation_id") if row.origin == MaterialOrigin.E_LICENCE else None
+    )
     row.delete()
     if name:
         transaction.on_commit(lambda: storage.delete(name))
+    if authorisation_id:
+        # The licence is no longer used for this case: its authorisation ends with it.
+        licence_services.case_authorisation_end(
+            authorisation_id=int(authorisation_id), case_id=case.pk, by=by
+        )
     _audit("case.material_removed", case, by, material=row.material_id)
+
+
+def check_prefill_allowed(*, case: Case, by: User) -> None:
+    """Whether ``by`` may have materials fetched for this case now (read-only, before any call)."""
+    _require_applicant_side(case, by)
+    _require_status(case, {CaseStatus.DRAFT, CaseStatus.CORRECTION}, _("given fetched materials"))
+
+
+def locked_for_prefill(*, case: Case, by: User) -> Case:
+    """The case locked for attaching fetched materials, its status checked again under the lock."""
+    case = _locked(case)
+    check_prefill_allowed(case=case, by=by)
+    return case
 
 
 def _validated_form(case: Case, form_data: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -379,6 +405,7 @@ def case_submit(
     case.submitted_at = now
     case.idempotency_key = idempotency_key or case.idempotency_key
     case.save()
+    licence_services.case_numbered(case_id=case.pk, number=case.number)
     _event(case, EventKind.SUBMITTED, by=by, department=case.department)
     _audit("case.submitted", case, by, number=case.number)
     _notify(
@@ -406,12 +433,29 @@ def case_apply(
     by: User,
     idempotency_key: str | None = None,
     channel: str = Channel.ONLINE,
+    prefill_consent: bool = False,
+    allow_unfetched: bool = False,
 ) -> Case:
     """Draft, upload and submit in one transaction (the API, bundles and the window use this).
 
     With an ``idempotency_key`` the same request sent twice yields the one case it created; a key
-    reused for a different item is refused (``idempotency_key_reused``).
+    reused for a different item is refused (``idempotency_key_reused``). With ``prefill_consent``
+    (the applicant consented, online or in front of the clerk) every licence and shared-data
+    material the platform can fetch is fetched first (``cases.prefill``; the exchange's call
+    records commit on their own) and attached, and only the rest must be uploaded.
+    ``allow_unfetched`` (themed bundles, whose merged form has no upload for such materials) files
+    the case even when a licence or shared-data material could not be fetched: the department sees
+    it missing and asks for it in its one-time notice.
     """
+    fetched: list[prefill.Fetched] = []
+    if prefill_consent and not _existing_for_key(applicant, idempotency_key):
+        version = _check_applicable(item, applicant)
+        fetched = prefill.gather(
+            prefill.offers(version, applicant, item.department),
+            applicant=applicant,
+            department=item.department,
+            purpose=prefill.purpose_of(version),
+        )
     # A new key is the common case: file straight away and let the unique constraint on
     # (applicant, idempotency_key) catch a repeat, rather than look the key up first every time.
     try:
@@ -423,6 +467,8 @@ def case_apply(
             by=by,
             idempotency_key=idempotency_key,
             channel=channel,
+            fetched=fetched,
+            allow_unfetched=allow_unfetched,
         )
     except (IntegrityError, DomainError):
         # A repeat of an earlier request (or a concurrent one that won the race) is answered with
@@ -447,6 +493,8 @@ def _apply(
     by: User,
     idempotency_key: str | None,
     channel: str,
+    fetched: Sequence[prefill.Fetched] = (),
+    allow_unfetched: bool = False,
 ) -> Case:
     if by.kind != AccountKind.STAFF:
         _acting_for(applicant, by)
@@ -466,7 +514,8 @@ def _apply(
         **_applicant_snapshot(applicant),
     )
     case.form_data = _validated_form(case, form_data)
-    materials = {m.pk: m for m in _applicant_materials(version)}
+    materials = {m.pk: m for m in version.materials.all()}
+    prefilled = {f.offer.material.pk for f in fetched if f.ok}
     checked = {}
     for material_id, upload in files.items():
         if material_id not in materials:
@@ -475,7 +524,14 @@ def _apply(
                 message, code="material_unknown", fields={f"material_{material_id}": [message]}
             )
         checked[material_id] = check_upload(upload, field=f"material_{material_id}")
-    missing = [m for m in materials.values() if m.required and m.pk not in files]
+    missing = [
+        m
+        for m in materials.values()
+        if m.required
+        and m.pk not in files
+        and m.pk not in prefilled
+        and not (allow_unfetched and m.source != MaterialSource.APPLICANT)
+    ]
     staff = by.kind == AccountKind.STAFF
     if missing and not staff:
         raise _missing_error(missing)
@@ -488,14 +544,19 @@ def _apply(
         [
             _file_row(case, materials[material_id], upload, by=by, origin=origin, row=None)
             for material_id, upload in files.items()
+            if material_id not in prefilled
         ]
     )
+    if fetched:
+        prefill.attach(case, fetched, by=by, purpose=prefill.purpose_of(version), channel=channel)
     _event(case, EventKind.SUBMITTED, by=by, department=case.department)
     now = timezone.now()
     case.number = _next_number(item, now)
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = now
     case.save(update_fields=["number", "status", "submitted_at", "updated_at"])
+    if fetched:
+        licence_services.case_numbered(case_id=case.pk, number=case.number)
     _notify(
         case,
         "case.submitted",
@@ -771,6 +832,11 @@ def task_decide(*, task: CaseTask, outcome: str, opinion: str, by: User) -> Case
 
 
 def _decide(case: Case, decision: str, opinion: str, *, by: User, now: datetime) -> None:
+    licence = None
+    if decision == Decision.APPROVED:
+        # The licence the item yields is issued in the approval's transaction: an approval that
+        # cannot issue it (no signing key, a required field missing) is refused as a whole.
+        licence = licence_services.licence_issue_for_case(case=case, by=by)
     case.decision = decision
     case.decision_opinion = opinion
     case.decided_at = now
@@ -788,6 +854,12 @@ def _decide(case: Case, decision: str, opinion: str, *, by: User, now: datetime)
     )
     _event(case, kind, by=by, department=by.department, note=opinion)
     _audit(f"case.{decision}", case, by)
+    if licence is not None:
+        _event(case, EventKind.LICENCE_ISSUED, by=by, department=licence.issuer, note=licence.identifier)
+        body = f"{body} " + str(
+            _("The electronic licence “%(type)s” has been issued to your licence wallet.")
+            % {"type": licence.type.name}
+        )
     _notify(case, f"case.{decision}", title % {"number": case.number}, body)
 
 

@@ -13,26 +13,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# Electronic licence types the platform can fetch instead of asking for a scan (电子证照).
+# Electronic licence types the platform can fetch instead of asking for a scan (电子证照), by their
+# type code in the GB/T 36902 style: the defining agency's unified social credit code and 3 digits.
+# The agencies' codes are the demo's own (valid GB 32100 codes, not the registry's), like the rest.
 E_LICENCES: dict[str, str] = {
-    "DZZZ-JMSFZ": "居民身份证",
-    "DZZZ-JMHKB": "居民户口簿",
-    "DZZZ-JHZ": "结婚证",
-    "DZZZ-LHZ": "离婚证",
-    "DZZZ-CSYXZM": "出生医学证明",
-    "DZZZ-YYZZ": "营业执照",
-    "DZZZ-BDCQZS": "不动产权证书",
-    "DZZZ-SHBZK": "社会保障卡",
-    "DZZZ-JDCJSZ": "机动车驾驶证",
+    "11100000110068567G001": "居民身份证",
+    "11100000110068567G002": "居民户口簿",
+    "11100000267796220H001": "结婚证",
+    "11100000267796220H002": "离婚证",
+    "111000005328312867001": "出生医学证明",
+    "11100000097053140N001": "营业执照",
+    "111000007359763115001": "不动产权证书",
+    "111000009138160207001": "社会保障卡",
+    "11100000110068567G003": "机动车驾驶证",
+    "11100000097053140N002": "食品经营许可证",
 }
 
-# Shared data resources of the city's data-sharing exchange (共享数据资源).
+# Shared data resources of the city's data-sharing exchange (共享数据资源): the first four by their code
+# in the data resource catalogue (resources.demo), which the exchange serves, so their materials are
+# fetched for the applicant (免提交); the others are not catalogued yet (GXSJ-: the demo's placeholder
+# codes), so until their providers publish them the applicant still brings them.
 SHARED_DATA: dict[str, str] = {
-    "GXSJ-RKJCXX": "人口基础信息",
-    "GXSJ-FRJCXX": "法人基础信息",
-    "GXSJ-HYDJXX": "婚姻登记信息",
+    "101001/000001": "人口基础信息",
+    "102001/000001": "法人基础信息",
+    "303001/000001": "婚姻登记信息",
     "GXSJ-SWXX": "死亡人员信息",
-    "GXSJ-SBCBXX": "社会保险参保信息",
+    "304001/000001": "社会保险参保信息",
     "GXSJ-YLDYXX": "养老保险待遇领取信息",
     "GXSJ-BDCDJXX": "不动产登记信息",
     "GXSJ-WSXX": "完税信息",
@@ -299,13 +305,13 @@ EMERGENCY_CONTACT = (
     ask("emergency_contact_phone", "紧急联系人电话", "phone"),
 )
 
-ID_CARD = licence("居民身份证", "DZZZ-JMSFZ")
-HOUSEHOLD = licence("居民户口簿", "DZZZ-JMHKB")
-BUSINESS_LICENCE = licence("营业执照", "DZZZ-YYZZ")
-PROPERTY = licence("不动产权证书", "DZZZ-BDCQZS")
-SOCIAL_CARD = licence("社会保障卡", "DZZZ-SHBZK")
-POPULATION = shared("户籍信息", "GXSJ-RKJCXX")
-ENTITY = shared("市场主体登记信息", "GXSJ-FRJCXX")
+ID_CARD = licence("居民身份证", "11100000110068567G001")
+HOUSEHOLD = licence("居民户口簿", "11100000110068567G002")
+BUSINESS_LICENCE = licence("营业执照", "11100000097053140N001")
+PROPERTY = licence("不动产权证书", "111000007359763115001")
+SOCIAL_CARD = licence("社会保障卡", "111000009138160207001")
+POPULATION = shared("户籍信息", "101001/000001")
+ENTITY = shared("市场主体登记信息", "102001/000001")
 PHOTO = upload("近期免冠照片", std="近6个月内正面免冠彩色照片；在受理窗口现场采集的免于提交。")
 BANK_CARD = upload("本人银行账户信息", form="copy", std="本人名下一类银行结算账户。")
 
@@ -396,10 +402,10 @@ ITEMS: tuple[ItemSpec, ...] = (
         20,
         1,
         (
-            licence("出生医学证明", "DZZZ-CSYXZM"),
-            licence("父亲或母亲的居民户口簿", "DZZZ-JMHKB"),
-            licence("父母的居民身份证", "DZZZ-JMSFZ"),
-            licence("父母的结婚证", "DZZZ-JHZ", required=False),
+            licence("出生医学证明", "111000005328312867001"),
+            licence("父亲或母亲的居民户口簿", "11100000110068567G002"),
+            licence("父母的居民身份证", "11100000110068567G001"),
+            licence("父母的结婚证", "11100000267796220H001", required=False),
         ),
         themes=("birth",),
         online_depth=4,
@@ -434,7 +440,7 @@ ITEMS: tuple[ItemSpec, ...] = (
             HOUSEHOLD,
             ID_CARD,
             upload("合法稳定住所证明", std="房屋所有权证明或租赁合同。"),
-            licence("不动产权证书", "DZZZ-BDCQZS", required=False),
+            licence("不动产权证书", "111000007359763115001", required=False),
         ),
         themes=("housing",),
         result_type="licence",
@@ -473,7 +479,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         1,
         (
             upload("居民死亡医学证明（推断）书", std="医疗卫生机构出具的第四联。"),
-            licence("死者的居民户口簿", "DZZZ-JMHKB"),
+            licence("死者的居民户口簿", "11100000110068567G002"),
             upload("死者的居民身份证", required=False),
         ),
         themes=("after-death",),
@@ -493,7 +499,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         1,
         (
             ID_CARD,
-            licence("机动车驾驶证", "DZZZ-JDCJSZ"),
+            licence("机动车驾驶证", "11100000110068567G003"),
             upload("机动车驾驶人身体条件证明", std="县级或者部队团级以上医疗机构出具。"),
             PHOTO,
         ),
@@ -605,7 +611,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         1,
         1,
         (
-            licence("男女双方的居民身份证", "DZZZ-JMSFZ"),
+            licence("男女双方的居民身份证", "11100000110068567G001"),
             upload("本人无配偶以及与对方当事人没有直系血亲和三代以内旁系血亲关系的签字声明", copies=2),
             upload("双方近期半身免冠合影照片", copies=3, std="2寸红底合影照片。"),
         ),
@@ -631,8 +637,8 @@ ITEMS: tuple[ItemSpec, ...] = (
         30,
         30,
         (
-            licence("男女双方的居民身份证", "DZZZ-JMSFZ"),
-            licence("结婚证", "DZZZ-JHZ"),
+            licence("男女双方的居民身份证", "11100000110068567G001"),
+            licence("结婚证", "11100000267796220H001"),
             upload("离婚协议书", copies=3),
         ),
         themes=("marriage-childbirth",),
@@ -666,7 +672,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         "结婚证、离婚证遗失或者损毁的当事人。",
         1,
         1,
-        (ID_CARD, shared("婚姻登记档案信息", "GXSJ-HYDJXX"), PHOTO),
+        (ID_CARD, shared("婚姻登记档案信息", "303001/000001"), PHOTO),
         themes=("marriage-childbirth",),
         result_type="licence",
         result_name="结婚证或离婚证",
@@ -790,7 +796,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         3,
         (
             ID_CARD,
-            shared("社会保险参保缴费信息", "GXSJ-SBCBXX"),
+            shared("社会保险参保缴费信息", "304001/000001"),
             upload("解除或者终止劳动关系的证明", form="copy"),
             BANK_CARD,
         ),
@@ -943,7 +949,7 @@ ITEMS: tuple[ItemSpec, ...] = (
             ID_CARD,
             upload("职工退休申请表"),
             upload("本人档案", std="由档案保管单位提供。"),
-            shared("养老保险缴费信息", "GXSJ-SBCBXX"),
+            shared("养老保险缴费信息", "304001/000001"),
         ),
         service_object=BOTH,
         themes=("retirement",),
@@ -1036,7 +1042,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         (
             upload("公司登记（备案）申请书"),
             upload("公司章程"),
-            licence("股东、法定代表人的居民身份证", "DZZZ-JMSFZ"),
+            licence("股东、法定代表人的居民身份证", "11100000110068567G001"),
             upload("法定代表人、董事、监事和经理的任职文件"),
             upload("住所使用相关文件", required=False, form="copy"),
         ),
@@ -1178,7 +1184,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         1,
         (
             upload("个体工商户登记（备案）申请书"),
-            licence("经营者的居民身份证", "DZZZ-JMSFZ"),
+            licence("经营者的居民身份证", "11100000110068567G001"),
             upload("经营场所使用相关文件", form="copy"),
         ),
         service_object=PERSON,
@@ -1424,7 +1430,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         (
             upload("不动产登记申请书"),
             BUSINESS_LICENCE,
-            licence("国有建设用地使用权不动产权证书", "DZZZ-BDCQZS"),
+            licence("国有建设用地使用权不动产权证书", "111000007359763115001"),
             upload("建设工程符合规划的材料"),
             upload("房屋已经竣工的材料"),
             upload("不动产权籍调查成果"),
@@ -1458,11 +1464,11 @@ ITEMS: tuple[ItemSpec, ...] = (
         3,
         (
             upload("不动产登记申请书"),
-            licence("买卖双方的居民身份证", "DZZZ-JMSFZ"),
+            licence("买卖双方的居民身份证", "11100000110068567G001"),
             PROPERTY,
             upload("不动产买卖合同"),
             shared("契税完税信息", "GXSJ-WSXX"),
-            shared("婚姻状况信息", "GXSJ-HYDJXX", required=False),
+            shared("婚姻状况信息", "303001/000001", required=False),
         ),
         service_object=BOTH,
         themes=("housing",),
@@ -1726,7 +1732,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         "在本市依法取得助产技术服务资质的医疗保健机构内出生的新生儿。",
         5,
         1,
-        (licence("父母的居民身份证", "DZZZ-JMSFZ"), upload("出生医学证明首次签发登记表")),
+        (licence("父母的居民身份证", "11100000110068567G001"), upload("出生医学证明首次签发登记表")),
         themes=("birth",),
         result_type="licence",
         result_name="出生医学证明",
@@ -1742,11 +1748,16 @@ ITEMS: tuple[ItemSpec, ...] = (
         "夫妻双方至少一方为本市户籍或者在本市居住的，生育子女的。",
         1,
         1,
-        (ID_CARD, licence("结婚证", "DZZZ-JHZ", required=False), shared("户籍信息", "GXSJ-RKJCXX")),
+        (
+            ID_CARD,
+            licence("结婚证", "11100000267796220H001", required=False),
+            shared("户籍信息", "101001/000001"),
+        ),
         themes=("birth", "marriage-childbirth"),
         visits=0,
         online_depth=4,
         channels=tuple(ONLINE),
+        result_type="licence",  # 安徽 issues the 生育服务登记 as an electronic certificate
         result_name="生育服务登记",
         form=(
             SPOUSE_NAME,
@@ -1775,7 +1786,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         (
             upload("卫生许可证申请表"),
             BUSINESS_LICENCE,
-            licence("法定代表人或者负责人的居民身份证", "DZZZ-JMSFZ"),
+            licence("法定代表人或者负责人的居民身份证", "11100000110068567G001"),
             upload("公共场所地址方位示意图、平面图和卫生设施平面布局图"),
             upload("公共场所卫生检测或者评价报告"),
             upload("公共场所卫生管理制度"),
@@ -1875,7 +1886,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         "不属于职工基本医疗保险覆盖范围的本市户籍居民、在本市居住的其他人员，新生儿可在出生后参保。",
         5,
         1,
-        (licence("居民身份证或居民户口簿", "DZZZ-JMHKB"), POPULATION),
+        (licence("居民身份证或居民户口簿", "11100000110068567G002"), POPULATION),
         themes=("birth",),
         visits=0,
         online_depth=4,
@@ -1899,7 +1910,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         "参保人员跨统筹地区流动就业，需转移基本医疗保险关系。",
         15,
         10,
-        (ID_CARD, shared("医疗保险参保信息", "GXSJ-SBCBXX")),
+        (ID_CARD, shared("医疗保险参保信息", "304001/000001")),
         themes=("employment",),
         visits=0,
         online_depth=4,
@@ -1956,7 +1967,11 @@ ITEMS: tuple[ItemSpec, ...] = (
         "参加职工基本医疗保险（生育保险）的职工，享受产假或者计划生育手术休假。",
         20,
         10,
-        (ID_CARD, licence("出生医学证明", "DZZZ-CSYXZM"), shared("生育保险参保信息", "GXSJ-SBCBXX")),
+        (
+            ID_CARD,
+            licence("出生医学证明", "111000005328312867001"),
+            shared("生育保险参保信息", "304001/000001"),
+        ),
         service_object=BOTH,
         themes=("marriage-childbirth",),
         visits=0,
@@ -2320,7 +2335,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         10,
         (
             ID_CARD,
-            licence("结婚证", "DZZZ-JHZ", required=False),
+            licence("结婚证", "11100000267796220H001", required=False),
             upload("购房合同"),
             upload("首付款证明"),
             shared("住房公积金缴存信息", "GXSJ-GJJJCXX"),
@@ -2510,7 +2525,7 @@ ITEMS: tuple[ItemSpec, ...] = (
         (
             upload("娱乐场所经营活动申请表"),
             BUSINESS_LICENCE,
-            licence("法定代表人的居民身份证", "DZZZ-JMSFZ"),
+            licence("法定代表人的居民身份证", "11100000110068567G001"),
             upload("经营场所的平面图及产权或者使用权证明"),
         ),
         service_object=ENTERPRISE,

@@ -187,6 +187,7 @@ def bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
                 files=files,
                 by=user,
                 idempotency_key=key,
+                prefill_consent="prefill_consent" in request.POST,
             )
         except DomainError as exc:
             done = _for_key(user, key)

@@ -126,6 +126,7 @@ def window_bundle_apply(request: HttpRequest, code: str) -> HttpResponse:
                 files=files,
                 by=user,
                 idempotency_key=key,
+                prefill_consent="prefill_consent" in request.POST,
             )
         except DomainError as exc:
             done = _filed(user, key)

@@ -38,7 +38,7 @@ from django_ratelimit.core import is_ratelimited
 
 from tongban.bundles import selectors as bundle_selectors
 from tongban.bundles.models import Bundle
-from tongban.cases import casework, selectors, services
+from tongban.cases import casework, prefill, selectors, services
 from tongban.cases.choices import CaseStatus, Channel, MaterialOrigin, MaterialStatus, StageStatus
 from tongban.cases.models import Case, CaseMaterial, CaseTask
 from tongban.cases.notices import NoticeKind, notice_pdf, notices_for
@@ -233,15 +233,17 @@ class MaterialLine:
     material: Material
     files: list[CaseMaterial]
     deferred: bool
-    fetched: bool  # an e-licence or shared data the platform fetches: nothing to upload
+    fetched: bool  # an e-licence or shared data the platform can fetch (免提交)
+    prefilled: tuple[prefill.ProvenanceView, ...] = ()  # what was fetched, checked now
 
     @property
     def missing(self) -> bool:
-        return not self.fetched and not self.deferred and not self.files
+        return not self.prefilled and not self.deferred and not self.files
 
 
 def _materials(case: Case) -> list[MaterialLine]:
     rows = list(case.materials.all())
+    fetched = prefill.provenance_views(case)
     lines = []
     for material in sorted(case.version.materials.all(), key=lambda m: (m.sort_order, m.pk)):
         own = [r for r in rows if r.material_id == material.pk]
@@ -251,6 +253,7 @@ def _materials(case: Case) -> list[MaterialLine]:
                 files=[r for r in own if r.status == MaterialStatus.PROVIDED and r.file],
                 deferred=any(r.status == MaterialStatus.DEFERRED for r in own),
                 fetched=material.source != MaterialSource.APPLICANT,
+                prefilled=tuple(fetched.get(material.pk, [])),
             )
         )
     return lines
@@ -264,7 +267,7 @@ def _deferrable(lines: list[MaterialLine]) -> list[Material]:
 
 def _correction_targets(case: Case, lines: list[MaterialLine]) -> list[tuple[str, Any]]:
     fields = [(f["label"], f["label"]) for f in case.version.form_schema]
-    materials = [(ln.material.name, ln.material.name) for ln in lines if not ln.fetched]
+    materials = [(ln.material.name, ln.material.name) for ln in lines if not ln.prefilled]
     groups: list[tuple[str, Any]] = []
     if fields:
         groups.append((_("Application form"), fields))
@@ -682,7 +685,9 @@ def window_identify(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 def _applicant_materials(version: ServiceItemVersion) -> list[Material]:
-    return [m for m in version.materials.all() if m.source == MaterialSource.APPLICANT]
+    """Every material can be scanned at the window: those the platform fetches too, in case it
+    cannot (the applicant holds no such licence, or does not consent)."""
+    return list(version.materials.all())
 
 
 def _window_form(
@@ -697,6 +702,12 @@ def _window_form(
             label=material.name,
             required=False,
             help_text=_("Required") if material.required else _("Optional"),
+        )
+    if any(m.source != MaterialSource.APPLICANT for m in version.materials.all()):
+        form.fields["prefill_consent"] = forms.BooleanField(
+            label=_("The applicant consents, in person, to fetching the materials listed as 免提交"),
+            required=False,
+            initial=True,
         )
     form.fields["key"] = forms.CharField(widget=forms.HiddenInput, initial=secrets.token_urlsafe(24))
     return form
@@ -733,6 +744,7 @@ def window_apply(request: HttpRequest, item_id: int) -> HttpResponse:
                     by=user,
                     idempotency_key=f"window-{form.cleaned_data['key']}",
                     channel=Channel.WINDOW,
+                    prefill_consent=bool(form.cleaned_data.get("prefill_consent")),
                 )
             except DomainError as exc:
                 # The clerk's own right was checked above: a refusal here is about the application
@@ -757,6 +769,8 @@ def window_apply(request: HttpRequest, item_id: int) -> HttpResponse:
         "applicant_id": mask_resident_id(applicant.resident_id or applicant.credit_code),
         "material_fields": [form[f"material_{m.pk}"] for m in _applicant_materials(version)],
         "answer_fields": [form[f["key"]] for f in version.form_schema],
-        "fetched": [m for m in version.materials.all() if m.source != MaterialSource.APPLICANT],
+        "offers": prefill.offers(version, applicant, version.item.department),
+        "consent_field": form["prefill_consent"] if "prefill_consent" in form.fields else None,
+        "prefill_purpose": prefill.purpose_of(version),
     }
     return render(request, "portal/casework/window_apply.html", context, status=status)

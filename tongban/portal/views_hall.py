@@ -34,15 +34,23 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_ratelimit.core import is_ratelimited
 
+from tongban.cases import prefill
 from tongban.cases import selectors as case_selectors
 from tongban.cases import services as case_services
 from tongban.cases.api import PROGRESS_RATE_GROUP
-from tongban.cases.choices import WITHDRAWABLE_STATUSES, CaseStatus, Decision, EventKind, MaterialStatus
+from tongban.cases.choices import (
+    PREFILLED_ORIGINS,
+    WITHDRAWABLE_STATUSES,
+    CaseStatus,
+    Decision,
+    EventKind,
+    MaterialStatus,
+)
 from tongban.cases.models import Case, CaseEvent, CaseMaterial
 from tongban.cases.notices import NoticeKind, notice_pdf, notices_for
 from tongban.cases.uploads import ACCEPTED_EXTENSIONS, check_upload, max_bytes
 from tongban.catalog import selectors as catalog_selectors
-from tongban.catalog.choices import MaterialSource, OnlineDepth, ServiceObject
+from tongban.catalog.choices import OnlineDepth, ServiceObject
 from tongban.catalog.forms_schema import build_form_class
 from tongban.catalog.models import Material, ServiceItemVersion
 from tongban.core.errors import DomainError, NotFound
@@ -150,33 +158,43 @@ class MaterialRow:
     """One material of the version as the application page shows it."""
 
     material: Material
-    fetched: bool
+    fetched: bool  # its source is a licence or shared data: the platform can fetch it (免提交)
     uploadable: bool
     files: list[CaseMaterial] = field(default_factory=list)
     deferred: bool = False
     errors: list[str] = field(default_factory=list)
+    offer: prefill.Offer | None = None  # what would be fetched, or why it cannot be
+    prefilled: list[prefill.ProvenanceView] = field(default_factory=list)  # what was fetched
 
     @property
     def input_name(self) -> str:
         return f"material_{self.material.pk}"
 
 
-def _material_rows(version: ServiceItemVersion, case: Case | None) -> list[MaterialRow]:
+def _material_rows(
+    version: ServiceItemVersion, case: Case | None, offers: list[prefill.Offer] | None = None
+) -> list[MaterialRow]:
     given: dict[int, list[CaseMaterial]] = {}
     deferred: set[int] = set()
+    fetched_rows = prefill.provenance_views(case) if case is not None else {}
     if case is not None:
         for row in case.materials.all():
             if row.status == MaterialStatus.DEFERRED:
                 deferred.add(row.material_id)
-            else:
+            elif row.origin not in PREFILLED_ORIGINS:
                 given.setdefault(row.material_id, []).append(row)
+    by_material = {o.material.pk: o for o in offers or []}
     return [
         MaterialRow(
             material=m,
             fetched=m.source in FETCHED_SOURCES,
-            uploadable=m.source == MaterialSource.APPLICANT,
+            # Anything not fetched can be uploaded: a licence the applicant does not hold, data the
+            # exchange cannot give, or because the applicant prefers not to consent.
+            uploadable=m.pk not in fetched_rows,
             files=given.get(m.pk, []),
             deferred=m.pk in deferred,
+            offer=by_material.get(m.pk),
+            prefilled=fetched_rows.get(m.pk, []),
         )
         for m in version.materials.all()
     ]
@@ -306,7 +324,7 @@ def _checked_files(request: HttpRequest, rows: list[MaterialRow]) -> dict[int, U
 
 
 def _removals(request: HttpRequest, rows: list[MaterialRow]) -> list[int]:
-    own = {f.pk for row in rows for f in row.files}
+    own = {f.pk for row in rows for f in row.files} | {p.row.pk for row in rows for p in row.prefilled}
     wanted = {int(v) for v in request.POST.getlist("remove") if v.isdigit()}
     return sorted(wanted & own)
 
@@ -333,8 +351,15 @@ def _application(
 ) -> HttpResponse:
     """The application page of a new application or of a draft or correction being edited."""
     form_class = build_form_class(version.form_schema)
-    rows = _material_rows(version, case)
     ask_applicant = case is None and (len(choices) > 1 or choices[0][2].pk != user.pk)
+    # What the platform can fetch is shown once it is known whose application this is.
+    known_applicant = case.applicant if case is not None else None if ask_applicant else choices[0][2]
+    offers = (
+        prefill.offers(version, known_applicant, version.item.department)
+        if known_applicant is not None
+        else []
+    )
+    rows = _material_rows(version, case, offers)
     applicant_form = ApplicantForm(
         request.POST or None, choices=[(value, label) for value, label, _who in choices], prefix="for"
     )
@@ -343,7 +368,11 @@ def _application(
     key = _idempotency_key(request) if request.method == "POST" else None
     form: Form
     if request.method == "POST":
-        submit = request.POST.get("action") == "submit"
+        action = request.POST.get("action")
+        submit = action == "submit"
+        if action == "prefill" and "prefill_consent" not in request.POST:
+            error = _("Tick the box to consent before the materials are fetched.")
+            action = "save_only_shown"
         done = _case_for_key(user, key) if submit else None
         if done is not None:
             return _submitted(request, done)
@@ -362,7 +391,9 @@ def _application(
         attempt = Attempt(
             submit=submit, answers=answers, files=files, removals=_removals(request, rows), key=key
         )
-        if form_ok and applicant is not None and not any(row.errors for row in rows):
+        if action == "save_only_shown":
+            status = 400
+        elif form_ok and applicant is not None and not any(row.errors for row in rows):
             stored: list[tuple[Storage, str]] = []
             try:
                 saved = _store(user, version, case, applicant, attempt, stored)
@@ -376,6 +407,8 @@ def _application(
                 error = _place_error(exc, form, rows)
                 status = exc.status
             else:
+                if action == "prefill":
+                    return _prefill(request, saved, user)
                 if not submit:
                     messages.success(request, _("Draft saved. You can come back and submit it later."))
                     return redirect("hall:case_edit", pk=saved.pk)
@@ -397,6 +430,10 @@ def _application(
         "case": case,
         "form": form,
         "rows": rows,
+        "consent_offers": [
+            r.offer for r in rows if r.offer is not None and r.offer.available and not r.prefilled
+        ],
+        "prefill_purpose": prefill.purpose_of(version),
         "applicant_form": applicant_form if ask_applicant else None,
         "applicant_name": case.applicant_name if case is not None else choices[0][2].name,
         "idempotency_key": key or secrets.token_urlsafe(24),
@@ -415,6 +452,25 @@ def _application(
         else [],
     }
     return render(request, "portal/hall/apply.html", context, status=status)
+
+
+def _prefill(request: HttpRequest, case: Case, user: User) -> HttpResponse:
+    """The applicant consented: fetch what the platform can and come back to the draft."""
+    try:
+        fetched = prefill.prefill_draft(case=case, by=user)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect("hall:case_edit", pk=case.pk)
+    got = [f for f in fetched if f.ok]
+    if got:
+        messages.success(
+            request,
+            _("%(n)d materials were fetched for you and need not be submitted: %(names)s.")
+            % {"n": len(got), "names": "、".join(f.offer.material.name for f in got)},
+        )
+    for failed in (f for f in fetched if not f.ok):
+        messages.warning(request, f"{failed.offer.material.name}：{failed.reason}")
+    return redirect("hall:case_edit", pk=case.pk)
 
 
 def _open_correction(case: Case | None) -> Any:

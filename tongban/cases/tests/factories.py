@@ -42,7 +42,14 @@ def published_item(
     draft = item.versions.get()
     MaterialFactory(version=draft, name="居民身份证", sort_order=0)
     MaterialFactory(version=draft, name="申请表", sort_order=1, may_follow_later=True)
-    MaterialFactory(version=draft, name="户口簿", sort_order=2, source="e_licence", source_code="DZZZ-JMHKB")
+    MaterialFactory(
+        version=draft,
+        name="户口簿",
+        sort_order=2,
+        source="e_licence",
+        source_code="11100000110068567G002",
+        required=False,  # fetched when the applicant holds it (免提交); tests of pre-fill make their own
+    )
     draft.form_schema = copy.deepcopy(DEFAULT_FORM)
     draft.process = process or default_process(department, days=min(5, draft.promised_days or 5))
     draft.status = VersionStatus.PUBLISHED

@@ -74,7 +74,7 @@ def test_every_material_source_is_valid(seeded: demo.CatalogSeedResult) -> None:
             assert material.source_code == ""
     assert {MaterialSource.APPLICANT, MaterialSource.E_LICENCE, MaterialSource.SHARED_DATA} <= sources
     id_card = Material.objects.get(version__name="居民身份证换领", name="居民户口簿")
-    assert (id_card.source, id_card.source_code) == (MaterialSource.E_LICENCE, "DZZZ-JMHKB")
+    assert (id_card.source, id_card.source_code) == (MaterialSource.E_LICENCE, "11100000110068567G002")
 
 
 def test_time_limits_legal_basis_and_processes(seeded: demo.CatalogSeedResult) -> None:

@@ -115,8 +115,9 @@ def test_apply_page_shows_form_materials_and_fetched_ones(
     assert "申请人姓名" in page
     assert "居民身份证" in page
     assert "户口簿" in page
-    assert zh("No need to submit (fetched by the platform)") in page
-    assert page.count('type="file"') == 2  # not for the e-licence
+    # The 户口簿 is not in the licence library here: the page says so, and it can be uploaded instead.
+    assert zh("This licence is not in the licence library yet.") in page
+    assert page.count('type="file"') == 3
     assert 'name="idempotency_key"' in page
 
 

@@ -30,6 +30,7 @@ from tongban.catalog.demo import seed_catalog
 from tongban.core.errors import DomainError
 from tongban.exchange.demo import load as seed_exchange
 from tongban.identity.demo import seed_demo
+from tongban.licences.demo import load as seed_licences
 from tongban.resources.demo import load as seed_resources
 
 ROLE_LABELS = {
@@ -109,9 +110,12 @@ class Command(BaseCommand):
                 catalog = seed_catalog()
                 seed_bundles()
                 seed_appointments()
-                cases = seed_cases()
                 resources = seed_resources()
+                # Licences before the exchange (its licence-library calls read them) and before
+                # cases: applications fetch them (免提交) and approvals issue them.
+                licences = seed_licences()
                 exchange = seed_exchange()
+                cases = seed_cases()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
         accounts = [a.as_dict() for a in [*result.accounts, *cases.accounts]]
@@ -131,7 +135,8 @@ class Command(BaseCommand):
             f"{result.agents_created} agent links, {catalog.items_created} service items created and "
             f"{cases.cases_created} demo cases, base databases: {basedata.summary()}, "
             f"{resources.resources_created} data resources, {exchange.grants_created} exchange grants and "
-            f"{exchange.calls_made} exchange calls, in {time.monotonic() - started:.1f} s"
+            f"{exchange.calls_made} exchange calls, {licences.types_created} licence types and "
+            f"{licences.licences_created} electronic licences, in {time.monotonic() - started:.1f} s"
             + (
                 ""
                 if result.changed
@@ -140,6 +145,7 @@ class Command(BaseCommand):
                 or basedata.changed
                 or resources.changed
                 or exchange.changed
+                or licences.changed
                 else " (everything was already there)"
             )
         )
