@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, Count, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils.translation import gettext_lazy as _
 
 from tongban.cases import permissions
@@ -200,6 +200,11 @@ class ExemptionRow:
         return round(self.fetched / self.materials, 4) if self.materials else 0.0
 
 
+def _pair(first: str, second: str) -> Concat:
+    """One text value per (first, second) pair, to count distinct pairs on every database."""
+    return Concat(Cast(first, CharField()), Value(":"), Cast(second, CharField()), output_field=CharField())
+
+
 def exemption_stats(
     user: User,
     *,
@@ -226,14 +231,14 @@ def exemption_stats(
     rows = CaseMaterial.objects.filter(case__in=cases.values("pk"))
     per_item: dict[int, dict[str, Any]] = {}
     for row in rows.values("case__item_id").annotate(
-        materials=Count(Concat("case_id", Value(":"), "material_id"), distinct=True),
+        materials=Count(_pair("case_id", "material_id"), distinct=True),
         fetched=Count(
-            Concat("case_id", Value(":"), "material_id"),
+            _pair("case_id", "material_id"),
             filter=Q(origin__in=PREFILLED_ORIGINS),
             distinct=True,
         ),
         visits=Count(
-            Concat("case_id", Value(":"), "provider"),
+            _pair("case_id", "provider"),
             filter=Q(origin__in=PREFILLED_ORIGINS) & ~Q(provider=""),
             distinct=True,
         ),
