@@ -45,9 +45,9 @@ class ThirdPartyForm(DomainForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["days"].help_text = gettext("From 1 to %(max)d days. You can withdraw it at any time.") % {
-            "max": MAX_AUTHORISATION_DAYS
-        }
+        self.fields["days"].help_text = gettext(
+            "From 1 to %(max)d days. You can withdraw it at any time."
+        ) % {"max": MAX_AUTHORISATION_DAYS}
 
     def clean_days(self) -> int:
         text = (self.cleaned_data.get("days") or "").strip()

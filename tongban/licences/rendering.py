@@ -32,8 +32,17 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, KeepTogether, PageTemplate, Paragraph
-from reportlab.platypus import Spacer, Table, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from tongban.licences import selectors
 from tongban.licences.choices import HolderKind, LicenceStatus, UseKind
@@ -79,6 +88,16 @@ def data_rows(licence: Licence) -> list[tuple[str, str]]:
             rows.append((str(spec.get("label") or key), str(licence.data[key])))
     rows += [(str(k), str(v)) for k, v in licence.data.items() if str(k) not in seen and str(v).strip()]
     return rows
+
+
+def holder_rows(licence: Licence) -> list[tuple[str, str]]:
+    """The holder's name and ID number (or credit code), unless the licence's data already says them."""
+    shown = {value for _label, value in data_rows(licence)}
+    rows = [
+        (pgettext("licence holder", "Holder"), licence.holder_name),
+        (holder_id_label(licence), licence.holder_id),
+    ]
+    return [(label, value) for label, value in rows if value not in shown]
 
 
 def until_text(licence: Licence) -> str:
@@ -137,7 +156,9 @@ class QrFlowable(Flowable):
         for r, row in enumerate(rows):
             for c, dark in enumerate(row):
                 if dark:
-                    self.canv.rect(c * module, self.height - (r + 1) * module, module, module, stroke=0, fill=1)
+                    self.canv.rect(
+                        c * module, self.height - (r + 1) * module, module, module, stroke=0, fill=1
+                    )
 
 
 def _text(value: str) -> str:
@@ -148,31 +169,32 @@ def _text(value: str) -> str:
 def _styles() -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("base", fontName=FONT, fontSize=12, leading=17, wordWrap="CJK")
     return {
-        "label": ParagraphStyle("label", parent=base, fontSize=10, leading=15, textColor=colors.HexColor("#555555")),
+        "label": ParagraphStyle(
+            "label", parent=base, fontSize=10, leading=15, textColor=colors.HexColor("#555555")
+        ),
         "value": base,
-        "latin": ParagraphStyle("latin", parent=base, fontName=LATIN, fontSize=9.5, leading=13, wordWrap=None),
+        "latin": ParagraphStyle(
+            "latin", parent=base, fontName=LATIN, fontSize=9.5, leading=13, wordWrap=None
+        ),
         "small": ParagraphStyle("small", parent=base, fontSize=9, leading=13),
         "url": ParagraphStyle("url", parent=base, fontName=LATIN, fontSize=8, leading=11, wordWrap=None),
     }
 
 
 def _facts(licence: Licence, st: dict[str, ParagraphStyle]) -> Table:
-    data = data_rows(licence)
-    shown = {value for _label, value in data}
-    holder = [
-        (pgettext("licence holder", "Holder"), licence.holder_name),
-        (holder_id_label(licence), licence.holder_id),
-    ]
     rows = [
-        *[(label, value) for label, value in holder if value not in shown],  # unless the data says it
-        *data,
+        *holder_rows(licence),
+        *data_rows(licence),
         (_("Licence number"), licence.number),
         (_("Issued by"), licence.issuer.name),
         (_("Issued on"), licence.issued_on.isoformat()),
         (pgettext("licence validity", "Validity"), validity_text(licence)),
     ]
     table = Table(
-        [[Paragraph(_text(label), st["label"]), Paragraph(_text(value), st["value"])] for label, value in rows],
+        [
+            [Paragraph(_text(label), st["label"]), Paragraph(_text(value), st["value"])]
+            for label, value in rows
+        ],
         colWidths=[42 * mm, PAGE_WIDTH - 2 * MARGIN - 42 * mm],
         hAlign="LEFT",
     )
@@ -202,7 +224,9 @@ def _verification(licence: Licence, st: dict[str, ParagraphStyle]) -> Flowable:
         Paragraph(_text(licence.key.key_id), st["latin"]),
         Spacer(1, 3 * mm),
         Paragraph(
-            _text(_("Scan the QR code, or open this address, to check that the licence is genuine and valid:")),
+            _text(
+                _("Scan the QR code, or open this address, to check that the licence is genuine and valid:")
+            ),
             st["small"],
         ),
         Paragraph(_text(url), st["url"]),

@@ -179,8 +179,12 @@ def test_a_job_killed_during_its_merge_leaves_the_base_as_it_was(
             tmp_path / "stderr.log"
         ).read_text(errors="replace")
         if holder is not None:
-            time.sleep(1.0)  # the upsert has written the rows before the locked one and waits
-            blocked = _blocked_backends()
+            # The upsert writes the rows before the locked one, then waits on it: poll for the wait
+            # (on a loaded machine the rows before it can take more than a second).
+            wait_until = time.monotonic() + 20
+            while not blocked and time.monotonic() < wait_until and process.poll() is None:
+                time.sleep(0.2)
+                blocked = _blocked_backends()
             assert blocked, "the merge should be waiting on the locked row"
         else:
             time.sleep(0.2)
