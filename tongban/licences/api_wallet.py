@@ -7,15 +7,15 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
-from tongban.core.errors import AuthenticationFailed, NotFound, PermissionDenied
+from tongban.core.errors import AuthenticationFailed, PermissionDenied
 from tongban.core.schemas import ErrorOut
 from tongban.identity.auth import session_or_token
 from tongban.identity.choices import AccountKind
 from tongban.identity.models import User
 from tongban.licences import rendering, selectors, services
-from tongban.licences.models import Licence, LicenceAuthorisation
+from tongban.licences.models import Licence, LicenceAuthorisation, LicenceUse
 
 router = Router(tags=["licences"])
 ERRORS: dict[int, Any] = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
@@ -91,6 +91,19 @@ def _out(licence: Licence) -> LicenceOut:
     )
 
 
+def _use_out(use: LicenceUse) -> UseOut:
+    """A department by its name, a third party by the name the holder gave it (``rendering.use_party``)."""
+    who, _note = rendering.use_party(use)
+    return UseOut(
+        at=use.at,
+        kind=use.kind,
+        department=use.department.name if use.department else "",
+        by=who,
+        case_number=use.case_number,
+        purpose=use.purpose,
+    )
+
+
 def _auth_out(auth: LicenceAuthorisation, code: str = "") -> AuthorisationOut:
     return AuthorisationOut(
         id=auth.pk,
@@ -149,6 +162,7 @@ def my_licence_pdf(request: HttpRequest, licence_id: int) -> HttpResponse:
     services.licence_download(licence=licence, by=user, fmt="pdf")
     response = HttpResponse(rendering.licence_pdf(licence), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{licence.identifier}.pdf"'
+    response["Cache-Control"] = "no-store"
     return response
 
 
@@ -160,17 +174,7 @@ def my_licence_pdf(request: HttpRequest, licence_id: int) -> HttpResponse:
 )
 def my_licence_uses(request: HttpRequest, licence_id: int) -> list[UseOut]:
     licence = selectors.licence_of_holder(_holder(request), licence_id)
-    return [
-        UseOut(
-            at=u.at,
-            kind=u.kind,
-            department=u.department.name if u.department else "",
-            by=u.actor_label,
-            case_number=u.case_number,
-            purpose=u.purpose,
-        )
-        for u in selectors.uses_of(licence)
-    ]
+    return [_use_out(use) for use in selectors.uses_of(licence)]
 
 
 @router.post(
@@ -181,7 +185,7 @@ def my_licence_uses(request: HttpRequest, licence_id: int) -> list[UseOut]:
 )
 def my_licence_authorise(
     request: HttpRequest, licence_id: int, payload: AuthorisationIn
-) -> tuple[int, AuthorisationOut]:
+) -> Status[AuthorisationOut]:
     user = _holder(request)
     licence = selectors.licence_of_holder(user, licence_id)
     auth, code = services.authorisation_for_third_party(
@@ -191,7 +195,7 @@ def my_licence_authorise(
         days=payload.days,
         by=user,
     )
-    return 201, _auth_out(auth, code)
+    return Status(201, _auth_out(auth, code))
 
 
 @router.delete(
@@ -202,7 +206,5 @@ def my_licence_authorise(
 )
 def my_authorisation_withdraw(request: HttpRequest, auth_id: int) -> AuthorisationOut:
     user = _holder(request)
-    auth = LicenceAuthorisation.objects.filter(pk=auth_id, licence__in=selectors.licences_of(user)).first()
-    if auth is None:
-        raise NotFound(_("No such authorisation, or it is not yours."), code="authorisation_not_found")
+    auth = selectors.authorisation_of_holder(user, auth_id)
     return _auth_out(services.authorisation_withdraw(authorisation=auth, by=user))

@@ -494,3 +494,18 @@ def key_overview(user: User) -> list[tuple[Department, list[SigningKey]]]:
         by_department[key.department_id].append(key)
     departments = visible.filter(pk__in=wanted).order_by("code")
     return [(d, by_department[d.pk]) for d in departments]
+
+
+# --- the holder's wallet (added for H2: wallet pages and API) ---------------------------------
+
+
+def authorisation_of_holder(user: User, pk: int) -> LicenceAuthorisation:
+    """One authorisation of one of the user's licences; NotFound for anyone else's (or staff)."""
+    found = (
+        LicenceAuthorisation.objects.filter(pk=pk, licence__in=licences_of(user))
+        .select_related("licence", "licence__type", "department")
+        .first()
+    )
+    if found is None:
+        raise NotFound(_("No such authorisation, or it is not yours."), code="authorisation_not_found")
+    return found

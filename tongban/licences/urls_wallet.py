@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/download/pdf/", views_wallet.download, {"fmt": "pdf"}, name="pdf"),
     path("<int:pk>/download/json/", views_wallet.download, {"fmt": "json"}, name="json"),
     path("<int:pk>/authorise/", views_wallet.authorise, name="authorise"),
+    path("<int:pk>/authorisations/<int:auth_pk>/", views_wallet.authorised, name="authorised"),
     path("<int:pk>/authorisations/<int:auth_pk>/withdraw/", views_wallet.withdraw, name="withdraw"),
 ]
