@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from tongban.exchange import gateway
@@ -402,3 +403,27 @@ def test_no_use_row_and_no_answer_without_the_call_record(client: Client, world:
     assert reply.json()["error"]["code"] == "call_record_failed"
     assert "record" not in reply.json()
     assert not LicenceUse.objects.exists()
+
+
+# --- the other paths are untouched ---------------------------------------------------------------------
+
+
+def test_the_base_data_path_runs_no_more_statements_than_before(client: Client, world: World) -> None:
+    """The licence branch adds nothing to a base-data call: once warm, a verify is the one joined
+    statement (token, grant and record) and the call record's INSERT."""
+    gaj = f.department("x-gaj", "六安市公安局")
+    population = f.resource(gaj)
+    zhang = f.person(name="张伟")
+    f.grant(world.rsj, population, items=["name"])
+    body = {
+        "resource": population.code,
+        "key": zhang.resident_id,
+        "purpose": "核验身份",
+        "fields": {"name": "张伟"},
+    }
+    assert post(client, "verify", body, world.system).json()["match"] is True  # warms the caches
+    with CaptureQueriesContext(connection) as queries:
+        assert post(client, "verify", body, world.system).json()["match"] is True
+    exchange = [q["sql"] for q in queries.captured_queries if "licences_" not in q["sql"]]
+    assert len(exchange) == 2, exchange
+    assert not [q for q in queries.captured_queries if "licences_" in q["sql"]]
