@@ -168,26 +168,45 @@ VERDICT_MESSAGES: dict[str, Any] = {
 }
 
 
-def _masked_holder(licence: Licence) -> str:
-    if licence.holder_kind == HolderKind.PERSON:
-        return mask_resident_id(licence.holder_id)
-    return licence.holder_id  # a credit code is public
+def _public(
+    *,
+    identifier: str,
+    type_name: str,
+    issuer_name: str,
+    holder_kind: str,
+    holder_name: str,
+    holder_id: str,
+    issued_on: str,
+    valid_until: str,
+    verdict: str,
+) -> dict[str, str]:
+    """The minimum a verifier sees: what it is, who issued it, to whom (a person masked; a credit
+    code is public), and its state."""
+    person = holder_kind == HolderKind.PERSON
+    return {
+        "identifier": identifier,
+        "type_name": type_name,
+        "issuer_name": issuer_name,
+        "holder_name": mask_name(holder_name) if person else holder_name,
+        "holder_id": mask_resident_id(holder_id) if person else holder_id,
+        "issued_on": issued_on,
+        "valid_until": valid_until,
+        "verdict": verdict,
+    }
 
 
 def public_view(licence: Licence, verdict: str) -> dict[str, str]:
-    """The minimum a verifier sees: what it is, who issued it, to whom (masked), and its state."""
-    return {
-        "identifier": licence.identifier,
-        "type_name": licence.type.name,
-        "issuer_name": licence.issuer.name,
-        "holder_name": mask_name(licence.holder_name)
-        if licence.holder_kind == HolderKind.PERSON
-        else licence.holder_name,
-        "holder_id": _masked_holder(licence),
-        "issued_on": licence.issued_on.isoformat(),
-        "valid_until": licence.valid_until.isoformat() if licence.valid_until else "",
-        "verdict": verdict,
-    }
+    return _public(
+        identifier=licence.identifier,
+        type_name=licence.type.name,
+        issuer_name=licence.issuer.name,
+        holder_kind=licence.holder_kind,
+        holder_name=licence.holder_name,
+        holder_id=licence.holder_id,
+        issued_on=licence.issued_on.isoformat(),
+        valid_until=licence.valid_until.isoformat() if licence.valid_until else "",
+        verdict=verdict,
+    )
 
 
 def _verdict(licence: Licence, *, signature_valid: bool) -> str:
@@ -290,17 +309,17 @@ def verify_identifier(identifier: str) -> Verification:
         verdict = Verdict.EXPIRED
     else:
         verdict = Verdict.VALID
-    person = holder_kind == HolderKind.PERSON
-    public = {
-        "identifier": ident,
-        "type_name": type_name,
-        "issuer_name": issuer_name,
-        "holder_name": mask_name(holder_name) if person else holder_name,
-        "holder_id": mask_resident_id(holder_id) if person else holder_id,
-        "issued_on": _day(issued_on),
-        "valid_until": until,
-        "verdict": verdict,
-    }
+    public = _public(
+        identifier=ident,
+        type_name=type_name,
+        issuer_name=issuer_name,
+        holder_kind=holder_kind,
+        holder_name=holder_name,
+        holder_id=holder_id,
+        issued_on=_day(issued_on),
+        valid_until=until,
+        verdict=verdict,
+    )
     return Verification(verdict, None, public, licence_id=pk)
 
 

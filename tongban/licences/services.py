@@ -107,17 +107,6 @@ def _signing_key(department: Department) -> SigningKey:
 # --- issuance ---------------------------------------------------------------------------------
 
 
-def _next_serial(type_: LicenceType, issuer: Department) -> int:
-    table = connection.ops.quote_name(LicenceCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (type_id, issuer_id, last) VALUES (%s, %s, 1) "  # noqa: S608
-            f"ON CONFLICT (type_id, issuer_id) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [type_.pk, issuer.pk],
-        )
-        return int(cursor.fetchone()[0])
-
-
 def _reserve_serials(type_: LicenceType, issuer: Department, count: int) -> int:
     """Reserve ``count`` serials at once; returns the first."""
     table = connection.ops.quote_name(LicenceCounter._meta.db_table)
@@ -287,7 +276,7 @@ def _issuer_of(type_: LicenceType) -> Department:
 def _issue(new: NewLicence, *, origin: str, by: User | None, case: Any = None) -> Licence:
     issuer = _issuer_of(new.type)
     key = _signing_key(issuer)
-    licence = _build(new, issuer=issuer, key=key, serial=_next_serial(new.type, issuer), origin=origin)
+    licence = _build(new, issuer=issuer, key=key, serial=_reserve_serials(new.type, issuer, 1), origin=origin)
     if case is not None:
         licence.case_id, licence.case_number = case.pk, case.number or ""
     licence.save(force_insert=True)
