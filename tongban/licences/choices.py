@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class HolderKind(models.TextChoices):
@@ -14,9 +15,9 @@ class Validity(models.TextChoices):
 
 
 class LicenceStatus(models.TextChoices):
-    VALID = "valid", _("Valid")
-    REVOKED = "revoked", _("Revoked")
-    EXPIRED = "expired", _("Expired")
+    VALID = "valid", pgettext_lazy("licence verdict", "Valid")
+    REVOKED = "revoked", pgettext_lazy("licence verdict", "Revoked")
+    EXPIRED = "expired", pgettext_lazy("licence verdict", "Expired")
 
 
 class LicenceOrigin(models.TextChoices):
@@ -53,8 +54,8 @@ class ImportStatus(models.TextChoices):
 
 # The verdicts of a verification (public page, API, staff).
 class Verdict(models.TextChoices):
-    VALID = "valid", _("Valid")
-    REVOKED = "revoked", _("Revoked")
-    EXPIRED = "expired", _("Expired")
+    VALID = "valid", pgettext_lazy("licence verdict", "Valid")
+    REVOKED = "revoked", pgettext_lazy("licence verdict", "Revoked")
+    EXPIRED = "expired", pgettext_lazy("licence verdict", "Expired")
     FORGED = "forged", _("Forged or altered")
     NOT_FOUND = "not_found", _("No such licence")
