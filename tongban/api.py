@@ -19,6 +19,9 @@ from tongban.exchange.api import router as exchange_router
 from tongban.identity.api import router as identity_router
 from tongban.licences.api_public import router as licences_public_router
 from tongban.licences.api_wallet import router as licences_wallet_router
+from tongban.reviews.api import router as reviews_router
+from tongban.supervision.api import router as supervision_router
+from tongban.dashboards.api import router as dashboards_router
 
 log = structlog.get_logger("tongban.api")
 
@@ -82,3 +85,6 @@ api.add_router("/", catalog_router)
 api.add_router("/", cases_router)
 api.add_router("/", licences_public_router)
 api.add_router("/", licences_wallet_router)
+api.add_router("/", supervision_router)
+api.add_router("/", reviews_router)
+api.add_router("/", dashboards_router)

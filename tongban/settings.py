@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "tongban.resources",
     "tongban.exchange",
     "tongban.licences",
+    "tongban.supervision",
+    "tongban.reviews",
+    "tongban.dashboards",
     "tongban.portal",
 ]
 

@@ -35,6 +35,18 @@ ALLOWED: dict[str, set[str]] = {
     "resources": {"core", "identity", "catalog", "basedata"},
     "licences": {"core", "identity", "catalog", "notifications", "basedata"},
     "exchange": {"core", "identity", "catalog", "notifications", "basedata", "resources", "licences"},
+    "supervision": {"core", "identity", "catalog", "notifications", "cases"},
+    "reviews": {"core", "identity", "catalog", "notifications", "appointments", "cases"},
+    "dashboards": {
+        "core",
+        "identity",
+        "catalog",
+        "cases",
+        "exchange",
+        "licences",
+        "supervision",
+        "reviews",
+    },
     "portal": {
         "core",
         "identity",
@@ -47,6 +59,9 @@ ALLOWED: dict[str, set[str]] = {
         "resources",
         "exchange",
         "licences",
+        "supervision",
+        "reviews",
+        "dashboards",
     },
 }
 

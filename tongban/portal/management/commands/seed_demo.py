@@ -26,12 +26,16 @@ from tongban.appointments.demo import seed as seed_appointments
 from tongban.basedata.demo import load as seed_basedata
 from tongban.bundles.demo import seed as seed_bundles
 from tongban.cases.demo import seed as seed_cases
+from tongban.cases.history import load_demo as seed_history
 from tongban.catalog.demo import seed_catalog
+from tongban.dashboards.demo import load as seed_dashboards
 from tongban.core.errors import DomainError
 from tongban.exchange.demo import load as seed_exchange
 from tongban.identity.demo import seed_demo
 from tongban.licences.demo import load as seed_licences
 from tongban.resources.demo import load as seed_resources
+from tongban.reviews.demo import load as seed_reviews
+from tongban.supervision.demo import load as seed_supervision
 
 ROLE_LABELS = {
     "administrator": "管理员 administrator",
@@ -116,6 +120,10 @@ class Command(BaseCommand):
                 licences = seed_licences()
                 exchange = seed_exchange()
                 cases = seed_cases()
+                seed_history()
+                seed_supervision()
+                seed_reviews()
+                seed_dashboards()
         except DomainError as exc:
             raise CommandError(f"demo data refused: {exc.code}: {exc.message} {exc.as_dict()}") from exc
         accounts = [a.as_dict() for a in [*result.accounts, *cases.accounts]]

@@ -1,0 +1,9 @@
+"""The demo city's reviews data (called by portal's seed_demo after the cases demo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def load() -> dict[str, Any]:
+    return {}
