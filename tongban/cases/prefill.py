@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -37,9 +36,9 @@ from tongban.identity.models import Department, User
 from tongban.licences import permissions as licence_permissions
 from tongban.licences import selectors as licence_selectors
 from tongban.licences import services as licence_services
-from tongban.licences.choices import LicenceStatus, UseKind
+from tongban.licences.choices import LicenceStatus
 from tongban.licences.models import Licence, LicenceType
-from tongban.resources.models import DataItem, DataResource
+from tongban.resources.models import DataResource
 
 FETCHED = (MaterialSource.E_LICENCE, MaterialSource.SHARED_DATA)
 
@@ -75,17 +74,33 @@ def purpose_of(version: ServiceItemVersion) -> str:
     }
 
 
-def _resources(codes: set[str]) -> dict[str, DataResource]:
-    """The resources by code with their provider and items: only the columns the offers show."""
+@dataclass
+class _Resource:
+    """What the offers show of a resource: its name, its provider and its items' labels."""
+
+    code: str
+    name: str
+    provider_code: str
+    provider_name: str
+    labels: dict[str, str] = field(default_factory=dict)  # item key -> name
+
+
+def _resources(codes: set[str]) -> dict[str, _Resource]:
+    """The resources by code with their provider and their items' labels, in one query (one row per
+    item; a resource with no item yet comes once, without a label)."""
     if not codes:
         return {}
-    found = (
+    found: dict[str, _Resource] = {}
+    rows = (
         DataResource.objects.filter(code__in=codes)
-        .select_related("provider")
-        .only("code", "name", "provider__code", "provider__name")
-        .prefetch_related(Prefetch("items", queryset=DataItem.objects.only("resource_id", "key", "name")))
+        .order_by()
+        .values_list("code", "name", "provider__code", "provider__name", "items__key", "items__name")
     )
-    return {r.code: r for r in found}
+    for code, name, provider_code, provider_name, key, label in rows:
+        resource = found.setdefault(code, _Resource(code, name, provider_code, provider_name))
+        if key is not None:
+            resource.labels[key] = label
+    return found
 
 
 def _licences(applicant: User, codes: set[str]) -> tuple[dict[str, LicenceType], dict[str, Licence]]:
@@ -199,7 +214,7 @@ def offers(version: ServiceItemVersion, applicant: User, department: Department)
                 Offer(material, material.source, False, title=resource.name, reason=_("No ID to look up."))
             )
         else:
-            labels = {i.key: i.name for i in resource.items.all()}
+            labels = resource.labels
             keys = [k for k in allowed if k in labels]
             result.append(
                 Offer(
@@ -208,11 +223,11 @@ def offers(version: ServiceItemVersion, applicant: User, department: Department)
                     True,
                     title=resource.name,
                     detail=_("From %(provider)s through the data-sharing exchange")
-                    % {"provider": resource.provider.name},
+                    % {"provider": resource.provider_name},
                     fields=[labels[k] for k in keys],
                     resource_code=resource.code,
                     item_keys=keys,
-                    provider_code=resource.provider.code,
+                    provider_code=resource.provider_code,
                 )
             )
     return result
@@ -316,45 +331,52 @@ def gather(
 
 
 def attach(
-    case: Case, fetched: Sequence[Fetched], *, by: User, purpose: str, channel: str
+    case: Case,
+    fetched: Sequence[Fetched],
+    *,
+    by: User,
+    purpose: str,
+    channel: str,
+    new_case: bool = False,
+    audit_later: list[dict[str, Any]] | None = None,
 ) -> list[CaseMaterial]:
     """Inside the caller's transaction: attach what was fetched to the case (replacing an earlier
-    pre-fill of the same materials), authorise each licence for this case, record the consent."""
+    pre-fill of the same materials), authorise each licence for this case, record the consent.
+
+    ``new_case``: the case was inserted in this transaction with no row for any fetched material
+    (``case_apply`` leaves them out), so there is nothing to replace and no need to look.
+    ``audit_later``: the caller appends the attachment's audit event (``case.prefilled``) with its
+    own in the same transaction (``audit.record_many``): it is added to that list, not recorded here."""
     good = [f for f in fetched if f.ok]
     if not good:
         return []
     material_ids = [f.offer.material.pk for f in good]
-    # What was fetched replaces what was there for the same material: an earlier pre-fill, or a
-    # file uploaded before consenting (its file is removed once this commits).
-    replaced = list(case.materials.filter(material_id__in=material_ids, status=MaterialStatus.PROVIDED))
-    stale = [(row.file.storage, row.file.name) for row in replaced if row.file]
-    for row in replaced:
-        row.delete()
-    if stale:
-        transaction.on_commit(lambda: _delete_files(stale))
+    if not new_case:
+        # What was fetched replaces what was there for the same material: an earlier pre-fill, or a
+        # file uploaded before consenting (its file is removed once this commits).
+        replaced = list(case.materials.filter(material_id__in=material_ids, status=MaterialStatus.PROVIDED))
+        stale = [(row.file.storage, row.file.name) for row in replaced if row.file]
+        for row in replaced:
+            row.delete()
+        if stale:
+            transaction.on_commit(lambda: _delete_files(stale))
+    # Every licence authorised for this case with its use and audit event, in one call: one refused
+    # (revoked, expired, someone else's since it was fetched) fails the whole filing.
+    authorisations = iter(
+        licence_services.authorisations_for_case(
+            licences=[f.offer.licence for f in good if f.offer.is_licence and f.offer.licence is not None],
+            case=case,
+            purpose=purpose,
+            by=by,
+            holder=case.applicant,
+        )
+    )
     rows: list[CaseMaterial] = []
     for item in good:
         offer = item.offer
         provenance = dict(item.provenance)
         if offer.is_licence and offer.licence is not None:
-            auth = licence_services.authorisation_for_case(
-                licence=offer.licence,
-                case=case,
-                purpose=purpose,
-                fields=offer.licence.type.field_keys,
-                by=by,
-                holder=case.applicant,
-            )
-            licence_services.use_record(
-                licence=offer.licence,
-                kind=UseKind.CASE_PREFILL,
-                by=by if by.kind == AccountKind.STAFF else None,
-                department=case.department,
-                case_number=case.number or "",
-                purpose=purpose,
-                authorisation=auth,
-            )
-            provenance["authorisation_id"] = auth.pk
+            provenance["authorisation_id"] = next(authorisations).pk
         rows.append(
             CaseMaterial(
                 case=case,
@@ -383,16 +405,20 @@ def attach(
         channel=channel,
         given_by=by,
     )
-    audit.record(
-        action="case.prefilled",
-        actor=by,
-        subject=case,
-        data={
+    event: dict[str, Any] = {
+        "action": "case.prefilled",
+        "actor": by,
+        "subject": case,
+        "data": {
             "materials": material_ids,
             "licences": [f.provenance.get("identifier") for f in good if f.offer.is_licence],
             "calls": [f.provenance.get("call_id") for f in good if not f.offer.is_licence],
         },
-    )
+    }
+    if audit_later is None:
+        audit.record(**event)
+    else:
+        audit_later.append(event)
     return rows
 
 

@@ -127,7 +127,17 @@ def _notify(case: Case, topic: str, title: str | Promise, body: str | Promise) -
 
 
 def _audit(action: str, case: Case, by: User | None, summary: str = "", **data: Any) -> None:
-    audit.record(action=action, actor=by, subject=case, summary=summary, data={"status": case.status, **data})
+    audit.record(**_audit_entry(action, case, by, summary, **data))
+
+
+def _audit_entry(action: str, case: Case, by: User | None, summary: str = "", **data: Any) -> dict[str, Any]:
+    return {
+        "action": action,
+        "actor": by,
+        "subject": case,
+        "summary": summary,
+        "data": {"status": case.status, **data},
+    }
 
 
 def _applicant_snapshot(applicant: User) -> dict[str, str]:
@@ -424,6 +434,13 @@ def _existing_for_key(applicant: User, idempotency_key: str | None) -> Case | No
     return Case.objects.filter(applicant=applicant, idempotency_key=idempotency_key).first()
 
 
+def _key_used(applicant: User, idempotency_key: str | None) -> bool:
+    """Whether the key already filed a case (before pre-fill's calls: a repeat makes none)."""
+    return bool(idempotency_key) and (
+        Case.objects.filter(applicant=applicant, idempotency_key=idempotency_key).exists()
+    )
+
+
 def case_apply(
     *,
     item: ServiceItem,
@@ -448,7 +465,7 @@ def case_apply(
     it missing and asks for it in its one-time notice.
     """
     fetched: list[prefill.Fetched] = []
-    if prefill_consent and not _existing_for_key(applicant, idempotency_key):
+    if prefill_consent and not _key_used(applicant, idempotency_key):
         version = _check_applicable(item, applicant)
         fetched = prefill.gather(
             prefill.offers(version, applicant, item.department),
@@ -547,16 +564,26 @@ def _apply(
             if material_id not in prefilled
         ]
     )
-    if fetched:
-        prefill.attach(case, fetched, by=by, purpose=prefill.purpose_of(version), channel=channel)
     _event(case, EventKind.SUBMITTED, by=by, department=case.department)
     now = timezone.now()
     case.number = _next_number(item, now)
+    events: list[dict[str, Any]] = []
+    if fetched:
+        # Attached once numbered, so the licences' authorisations and uses are written with the
+        # number (no UPDATEs after); the counter is then taken before the audit head, as
+        # ``case_submit`` takes them. The attachment's own event is appended with the submission's.
+        prefill.attach(
+            case,
+            fetched,
+            by=by,
+            purpose=prefill.purpose_of(version),
+            channel=channel,
+            new_case=True,
+            audit_later=events,
+        )
     case.status = CaseStatus.SUBMITTED
     case.submitted_at = now
     case.save(update_fields=["number", "status", "submitted_at", "updated_at"])
-    if fetched:
-        licence_services.case_numbered(case_id=case.pk, number=case.number)
     _notify(
         case,
         "case.submitted",
@@ -564,7 +591,8 @@ def _apply(
         _("Your application for “%(item)s” has been submitted and awaits pre-review by %(department)s.")
         % {"item": version.name, "department": case.department.name},
     )
-    _audit("case.submitted", case, by, number=case.number, channel=channel)
+    events.append(_audit_entry("case.submitted", case, by, number=case.number, channel=channel))
+    audit.record_many(events)
     return case
 
 
@@ -1010,3 +1038,4 @@ def case_resume(*, case: Case, by: User) -> Case:
         % {"date": f"{local_date(case.due_at):%Y-%m-%d}" if case.due_at else ""},
     )
     return case
+

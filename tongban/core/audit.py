@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -63,8 +63,8 @@ def _subject_ref(subject: models.Model | None) -> tuple[str, str]:
     return subject._meta.label_lower, str(subject.pk)
 
 
-def _advance_head() -> tuple[int, str] | None:
-    """``length += 1`` on the head row, returning the new length and the last hash (None: no row yet).
+def _advance_head(count: int = 1) -> tuple[int, str] | None:
+    """``length += count`` on the head row, returning the new length and the last hash (None: no row yet).
 
     One statement: it takes the row lock (PostgreSQL) or finds the write lock already held (SQLite's
     ``BEGIN IMMEDIATE``) and reads the head under it.
@@ -72,31 +72,33 @@ def _advance_head() -> tuple[int, str] | None:
     table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET length = length + 1 WHERE id = 1 RETURNING length, last_hash"  # noqa: S608
+            f"UPDATE {table} SET length = length + %s WHERE id = 1 RETURNING length, last_hash",  # noqa: S608
+            [count],
         )
         row = cursor.fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
-def _lock_head() -> tuple[int, str]:
-    """Take the chain head's row lock (creating the row on the very first append) and count one more.
+def _lock_head(count: int = 1) -> tuple[int, str]:
+    """Take the chain head's row lock (creating the row on the very first append) and count ``count``
+    more.
 
-    Returns the new length (this event's ``seq``) and the previous event's hash. Two first appends can
-    race to create the row: the loser's INSERT waits for the winner to commit, fails on the primary key
-    inside a savepoint, and then takes the lock with the UPDATE like any later append.
+    Returns the first new ``seq`` (the new length, for one event) and the previous event's hash. Two
+    first appends can race to create the row: the loser's INSERT waits for the winner to commit, fails
+    on the primary key inside a savepoint, and then takes the lock with the UPDATE like any later append.
     """
-    head = _advance_head()
-    if head is not None:
-        return head
-    try:
-        with transaction.atomic():
-            AuditChainHead.objects.create(pk=1, length=1, last_hash=GENESIS_HASH)
-    except IntegrityError:
-        head = _advance_head()
-        if head is None:  # pragma: no cover - the row exists: the INSERT just failed on it
-            raise
-        return head
-    return 1, GENESIS_HASH
+    head = _advance_head(count)
+    if head is None:
+        try:
+            with transaction.atomic():
+                AuditChainHead.objects.create(pk=1, length=count, last_hash=GENESIS_HASH)
+        except IntegrityError:
+            head = _advance_head(count)
+            if head is None:  # pragma: no cover - the row exists: the INSERT just failed on it
+                raise
+        else:
+            return 1, GENESIS_HASH
+    return head[0] - count + 1, head[1]
 
 
 def record(
@@ -109,33 +111,76 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event. ``actor`` is a user (or None for anonymous/system); ``data`` must be JSON."""
+    # No savepoint of its own: an append that fails fails the change it audits (two statements less).
+    with transaction.atomic(savepoint=False):
+        seq, prev_hash = _lock_head()
+        event = _event(
+            seq,
+            prev_hash,
+            action=action,
+            actor=actor,
+            subject=subject,
+            outcome=outcome,
+            summary=summary,
+            data=data,
+        )
+        event.save(force_insert=True)
+        AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
+    return event
+
+
+def record_many(entries: Sequence[Mapping[str, Any]]) -> list[AuditEvent]:
+    """Append several events in their order, each what ``record(**entry)`` would append, with one
+    lock of the chain head and one INSERT: a service that changes several rows at once (the licences
+    of one application) audits every one of them for the statements of a single append."""
+    if len(entries) <= 1:
+        return [record(**entry) for entry in entries]
+    with transaction.atomic(savepoint=False):
+        seq, prev_hash = _lock_head(len(entries))
+        events = []
+        for offset, entry in enumerate(entries):
+            event = _event(seq + offset, prev_hash, **entry)
+            events.append(event)
+            prev_hash = event.hash
+        AuditEvent.objects.bulk_create(events)
+        AuditChainHead.objects.filter(pk=1).update(last_hash=prev_hash)
+    return events
+
+
+def _event(
+    seq: int,
+    prev_hash: str,
+    *,
+    action: str,
+    actor: Any = None,
+    subject: models.Model | None = None,
+    outcome: str = AuditOutcome.SUCCESS,
+    summary: str = "",
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """The event at ``seq`` after ``prev_hash``, its hash computed (not saved)."""
     ctx = context.current()
     subject_type, subject_id = _subject_ref(subject)
     # Round-trip through JSON now so the stored value hashes the same when read back.
     clean_data = json.loads(json.dumps(data or {}, ensure_ascii=False, default=str))
     actor_is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    # No savepoint of its own: an append that fails fails the change it audits (two statements less).
-    with transaction.atomic(savepoint=False):
-        seq, prev_hash = _lock_head()
-        event = AuditEvent(
-            seq=seq,
-            occurred_at=timezone.now(),
-            action=action,
-            outcome=outcome,
-            actor_id=actor.pk if actor_is_user else None,
-            actor_label=(getattr(actor, "audit_label", "") or str(actor))[:200] if actor_is_user else "",
-            actor_department_id=getattr(actor, "department_id", None) if actor_is_user else None,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            summary=summary[:255],
-            data=clean_data,
-            ip=ctx.ip,
-            request_id=ctx.request_id,
-            prev_hash=prev_hash,
-        )
-        event.hash = compute_hash(event)
-        event.save(force_insert=True)
-        AuditChainHead.objects.filter(pk=1).update(last_hash=event.hash)
+    event = AuditEvent(
+        seq=seq,
+        occurred_at=timezone.now(),
+        action=action,
+        outcome=outcome,
+        actor_id=actor.pk if actor_is_user else None,
+        actor_label=(getattr(actor, "audit_label", "") or str(actor))[:200] if actor_is_user else "",
+        actor_department_id=getattr(actor, "department_id", None) if actor_is_user else None,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        summary=summary[:255],
+        data=clean_data,
+        ip=ctx.ip,
+        request_id=ctx.request_id,
+        prev_hash=prev_hash,
+    )
+    event.hash = compute_hash(event)
     return event
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -474,16 +474,7 @@ def authorisation_for_case(
     Runs inside the caller's transaction (the cases app's pre-fill); the licence's state is read
     again under a row lock, so one revoked meanwhile is refused."""
     licence = Licence.objects.select_for_update().select_related("type").get(pk=licence.pk)
-    if permissions.holder_id_of(holder) != licence.holder_id:
-        audit.record(
-            action="licence.refused",
-            actor=by,
-            subject=licence,
-            outcome=AuditOutcome.DENIED,
-            data={"why": "not_holder"},
-        )
-        raise PermissionDenied(_("This licence belongs to someone else."), code="licence_not_yours")
-    _ensure_usable(licence)
+    _ensure_usable_by(licence, holder=holder, by=by)
     auth = LicenceAuthorisation.objects.create(
         licence=licence,
         kind=AuthorisationKind.CASE,
@@ -502,6 +493,107 @@ def authorisation_for_case(
         data={"authorisation": auth.pk, "kind": auth.kind, "case": case.pk, "purpose": auth.purpose},
     )
     return auth
+
+
+def _ensure_usable_by(licence: Licence, *, holder: User, by: User) -> None:
+    """The holder's licence, neither revoked nor expired; someone else's is refused and audited (in the
+    caller's transaction: the refusal is on record only if the caller commits)."""
+    if permissions.holder_id_of(holder) != licence.holder_id:
+        audit.record(
+            action="licence.refused",
+            actor=by,
+            subject=licence,
+            outcome=AuditOutcome.DENIED,
+            data={"why": "not_holder"},
+        )
+        raise PermissionDenied(_("This licence belongs to someone else."), code="licence_not_yours")
+    _ensure_usable(licence)
+
+
+def authorisations_for_case(
+    *,
+    licences: Sequence[Licence],
+    case: Any,
+    purpose: str,
+    by: User,
+    holder: User,
+    days: int = 30,
+) -> list[LicenceAuthorisation]:
+    """``authorisation_for_case`` for every licence an application is pre-filled with, and each one's
+    use (``case_prefill``), in one go: the authorisations in the order of ``licences``.
+
+    Each licence is authorised for the fields of its type (what the applicant was shown), gets one
+    ``LicenceUse`` and one ``licence.authorised`` audit event, as one at a time would; the licences
+    are read again under one row lock (in id order), so one revoked, expired or not the holder's is
+    refused and nothing is written (all or nothing, inside the caller's transaction). Six statements
+    whatever the number of licences: the lock, the authorisations, the uses and one audit append (3).
+    """
+    if not licences:
+        return []
+    purpose = _purpose(purpose)
+    with transaction.atomic(savepoint=False):
+        locked = {
+            row.pk: row
+            for row in Licence.objects.select_for_update()
+            .filter(pk__in={licence.pk for licence in licences})
+            .order_by("pk")
+            .only("pk", "holder_id", "status", "valid_until")
+        }
+        for licence in licences:
+            current = locked.get(licence.pk)
+            if current is None:
+                raise NotFound(_("No such licence, or it is not yours."), code="licence_not_found")
+            _ensure_usable_by(current, holder=holder, by=by)
+        valid_until = timezone.now() + dt.timedelta(days=days)
+        auths = LicenceAuthorisation.objects.bulk_create(
+            [
+                LicenceAuthorisation(
+                    licence=licence,
+                    kind=AuthorisationKind.CASE,
+                    purpose=purpose,
+                    fields=licence.type.field_keys,
+                    case_id=case.pk,
+                    case_number=case.number or "",
+                    department=case.department,
+                    granted_by=by,
+                    valid_until=valid_until,
+                )
+                for licence in licences
+            ]
+        )
+        staff = by.kind == AccountKind.STAFF
+        LicenceUse.objects.bulk_create(
+            [
+                LicenceUse(
+                    licence=licence,
+                    kind=UseKind.CASE_PREFILL,
+                    actor=by if staff else None,
+                    department=case.department,
+                    actor_label=by.name[:200] if staff else "",
+                    case_number=case.number or "",
+                    purpose=purpose[:200],
+                    authorisation=auth,
+                )
+                for licence, auth in zip(licences, auths, strict=True)
+            ]
+        )
+        audit.record_many(
+            [
+                {
+                    "action": "licence.authorised",
+                    "actor": by,
+                    "subject": licence,
+                    "data": {
+                        "authorisation": auth.pk,
+                        "kind": auth.kind,
+                        "case": case.pk,
+                        "purpose": purpose,
+                    },
+                }
+                for licence, auth in zip(licences, auths, strict=True)
+            ]
+        )
+    return auths
 
 
 def _code_hash(code: str) -> str:

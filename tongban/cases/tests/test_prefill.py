@@ -332,3 +332,65 @@ def test_shared_data_is_fetched_through_the_exchange_under_the_departments_grant
     with pytest.raises(ValidationFailed):
         _apply(item, stranger, consent=True)
     assert CallRecord.objects.filter(outcome="not_found").count() == 1
+
+
+# --- the filing's guarantees, with every licence authorised in one call ----------------------
+
+
+def test_a_prefilled_application_audits_each_licence_then_the_attachment_and_the_submission(
+    item: ServiceItem, citizen: User, licence: Licence
+) -> None:
+    from tongban.core import audit
+
+    case = _apply(item, citizen, consent=True)
+    auth = LicenceAuthorisation.objects.get(licence=licence, case_id=case.pk)
+    row = case.materials.get(origin=MaterialOrigin.E_LICENCE)
+    assert row.provenance["authorisation_id"] == auth.pk
+    assert LicenceUse.objects.get(authorisation=auth).case_number == case.number  # numbered when written
+    trail = list(AuditEvent.objects.order_by("-seq")[:3])[::-1]
+    assert [(e.action, e.subject_id) for e in trail] == [
+        ("licence.authorised", str(licence.pk)),
+        ("case.prefilled", str(case.pk)),
+        ("case.submitted", str(case.pk)),
+    ]
+    assert trail[0].data["authorisation"] == auth.pk
+    assert trail[1].data["licences"] == [licence.identifier]
+    assert audit.verify().ok
+
+
+def test_a_licence_revoked_while_the_application_is_fetched_files_nothing(
+    item: ServiceItem, citizen: User, licence: Licence, issuer: Department, monkeypatch: Any
+) -> None:
+    approver: Any = StaffFactory(department=issuer, roles=["approver"])
+    gather = prefill.gather
+
+    def gather_then_revoked(*args: Any, **kwargs: Any) -> list[prefill.Fetched]:
+        fetched = gather(*args, **kwargs)  # the licence checked and valid ...
+        licence_services.licence_revoke(licence=licence, reason="户口迁出", by=approver)  # ... then revoked
+        return fetched
+
+    monkeypatch.setattr(prefill, "gather", gather_then_revoked)
+    with pytest.raises(Conflict) as caught:
+        _apply(item, citizen, consent=True, idempotency_key="revoked-meanwhile")
+    assert caught.value.code == "licence_revoked"
+    assert not Case.objects.exists()
+    assert not CaseConsent.objects.exists()
+    assert not LicenceAuthorisation.objects.exists()
+    assert not LicenceUse.objects.filter(kind=UseKind.CASE_PREFILL).exists()
+    assert not AuditEvent.objects.filter(action__in=["case.prefilled", "case.submitted"]).exists()
+
+
+def test_the_same_key_again_answers_the_case_without_fetching_or_authorising_again(
+    item: ServiceItem, citizen: User, licence: Licence
+) -> None:
+    first = _apply(item, citizen, consent=True, idempotency_key="once")
+    again = _apply(item, citizen, consent=True, idempotency_key="once")
+    assert again.pk == first.pk
+    assert LicenceAuthorisation.objects.filter(licence=licence).count() == 1
+    assert LicenceUse.objects.filter(licence=licence).count() == 1
+    assert CaseConsent.objects.filter(case=first).count() == 1
+    other = published_item(item.department)
+    with pytest.raises(Conflict) as caught:
+        _apply(other, citizen, consent=True, idempotency_key="once")
+    assert caught.value.code == "idempotency_key_reused"
+    assert LicenceUse.objects.filter(licence=licence).count() == 1

@@ -195,3 +195,51 @@ def test_concurrent_appends_never_fork_the_chain() -> None:
     assert audit.verify() == audit.VerifyResult(ok=True, checked=total)
     assert sorted(AuditEvent.objects.values_list("seq", flat=True)) == list(range(1, total + 1))
     assert AuditEvent.objects.values("prev_hash").distinct().count() == total  # no two rows share a parent
+
+
+# --- several events in one append (``record_many``) ---------------------------------------------
+
+
+def test_record_many_appends_each_event_in_order_in_one_append(
+    citizen: Any, django_assert_num_queries: Any
+) -> None:
+    first = audit.record(action="test.before")
+    with django_assert_num_queries(3):  # the head's lock, one INSERT of every row, the head's hash
+        events = audit.record_many(
+            [
+                {"action": "test.one", "data": {"n": 1}},
+                {"action": "test.two", "actor": citizen, "subject": citizen, "summary": "two"},
+                {"action": "test.three", "outcome": "denied"},
+            ]
+        )
+    assert [e.seq for e in events] == [2, 3, 4]
+    assert [e.prev_hash for e in events] == [first.hash, events[0].hash, events[1].hash]
+    stored = list(AuditEvent.objects.filter(seq__gte=2).order_by("seq"))
+    assert [(e.action, e.hash) for e in stored] == [(e.action, e.hash) for e in events]
+    assert (stored[1].actor_id, stored[1].subject_id, stored[2].outcome) == (
+        citizen.pk,
+        str(citizen.pk),
+        "denied",
+    )
+    head = AuditChainHead.objects.get(pk=1)
+    assert (head.length, head.last_hash) == (4, events[2].hash)
+    after = audit.record(action="test.after")
+    assert (after.seq, after.prev_hash) == (5, events[2].hash)
+    assert audit.verify() == audit.VerifyResult(ok=True, checked=5)
+
+
+def test_record_many_as_the_very_first_append_and_with_nothing_to_append() -> None:
+    assert audit.record_many([]) == []
+    assert not AuditChainHead.objects.exists()
+    events = audit.record_many([{"action": f"test.first{i}"} for i in range(3)])
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[0].prev_hash == audit.GENESIS_HASH
+    assert audit.verify() == audit.VerifyResult(ok=True, checked=3)
+
+
+def test_a_failed_record_many_leaves_the_trail_as_it_was() -> None:
+    make_trail(2)
+    with pytest.raises(TypeError), transaction.atomic():
+        audit.record_many([{"action": "test.ok"}, {"action": "test.bad", "unknown": 1}])
+    assert AuditChainHead.objects.get(pk=1).length == 2
+    assert audit.verify() == audit.VerifyResult(ok=True, checked=2)

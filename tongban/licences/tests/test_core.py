@@ -11,9 +11,11 @@ import json
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 from stdnum.iso7064 import mod_37_36
 
+from tongban.core import audit
 from tongban.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from tongban.core.models import AuditEvent
 from tongban.identity.tests.factories import CitizenFactory, EnterpriseFactory, make_resident_id
@@ -328,6 +330,92 @@ def test_revoked_or_expired_licences_cannot_be_authorised(world: World) -> None:
         _authorise(world, company, expired)
     assert ended.value.code == "licence_expired"
     assert not LicenceAuthorisation.objects.exists()
+
+
+def _batch(world: World, citizen: Any, licences: list[Licence], **kw: Any) -> list[LicenceAuthorisation]:
+    """``authorisations_for_case`` inside a transaction of its own, as the cases app's filing runs it."""
+    with transaction.atomic():
+        return services.authorisations_for_case(
+            licences=licences,
+            case=kw.pop("case", fake_case(world.scj)),
+            purpose=kw.pop("purpose", "办理食品经营许可"),
+            by=kw.pop("by", citizen),
+            holder=citizen,
+            **kw,
+        )
+
+
+def test_several_licences_authorised_at_once_get_one_authorisation_use_and_audit_event_each(
+    world: World, django_assert_num_queries: Any
+) -> None:
+    citizen, first = _holder_and_licence(world)
+    second = issue(world.marriage, world.approver, holder_id=citizen.resident_id, name=citizen.name)
+    audited = AuditEvent.objects.count()
+    with django_assert_num_queries(6):  # the lock, two INSERTs, one audit append, whatever the count
+        auths = services.authorisations_for_case(
+            licences=[second, first], case=fake_case(world.scj), purpose=" 办理食品经营许可 ", by=citizen,
+            holder=citizen,
+        )  # fmt: skip
+    assert [a.licence_id for a in auths] == [second.pk, first.pk]  # in the order asked
+    for auth in auths:
+        assert (auth.kind, auth.case_id, auth.case_number, auth.department_id) == (
+            "case", 4242, "SL2026000042", world.scj.pk,
+        )  # fmt: skip
+        assert auth.fields == world.marriage.field_keys
+        assert auth.purpose == "办理食品经营许可"
+        assert selectors.authorisation_active(auth)
+        assert selectors.case_authorisation(auth.licence_id, 4242) == auth
+        use = LicenceUse.objects.get(authorisation=auth)
+        assert (use.licence_id, use.kind, use.case_number, use.department, use.actor) == (
+            auth.licence_id, UseKind.CASE_PREFILL, "SL2026000042", world.scj, None,
+        )  # fmt: skip
+        event = AuditEvent.objects.get(action="licence.authorised", subject_id=str(auth.licence_id))
+        assert (event.actor_id, event.data["authorisation"], event.data["case"]) == (
+            citizen.pk,
+            auth.pk,
+            4242,
+        )
+    assert AuditEvent.objects.count() == audited + 2
+    assert audit.verify().ok
+    # A window clerk filing for the holder is the use's actor, as with one licence at a time.
+    (auth,) = _batch(world, citizen, [first], by=world.clerk)
+    assert LicenceUse.objects.get(authorisation=auth).actor == world.clerk
+    assert (
+        services.authorisations_for_case(
+            licences=[], case=fake_case(world.scj), purpose="x", by=citizen, holder=citizen
+        )
+        == []
+    )
+
+
+def test_one_licence_that_cannot_be_used_refuses_the_whole_batch(world: World) -> None:
+    citizen, valid = _holder_and_licence(world)
+    revoked = issue(world.marriage, world.approver, holder_id=citizen.resident_id, name=citizen.name)
+    services.licence_revoke(licence=revoked, reason="撤销测试", by=world.approver)
+    _stranger, strangers = _holder_and_licence(world)
+    authorised = AuditEvent.objects.filter(action="licence.authorised").count()
+    # The licences as the applicant's offers read them, before the revocation: the lock reads again.
+    stale = Licence.objects.select_related("type").get(pk=revoked.pk)
+    stale.status = LicenceStatus.VALID
+    with pytest.raises(Conflict) as caught:
+        _batch(world, citizen, [valid, stale])
+    assert caught.value.code == "licence_revoked"
+    with pytest.raises(PermissionDenied) as caught_other:
+        _batch(world, citizen, [valid, strangers])
+    assert caught_other.value.code == "licence_not_yours"
+    expired = _old_licence(world, valid_until=TODAY - dt.timedelta(days=2))
+    company: Any = EnterpriseFactory(credit_code=expired.holder_id)
+    with pytest.raises(Conflict) as caught_expired:
+        _batch(world, company, [expired])
+    assert caught_expired.value.code == "licence_expired"
+    with pytest.raises(ValidationFailed):
+        _batch(world, citizen, [valid], purpose="")
+    assert not LicenceAuthorisation.objects.exists()
+    assert not LicenceUse.objects.filter(kind=UseKind.CASE_PREFILL).exists()
+    assert (
+        AuditEvent.objects.filter(action="licence.authorised").count() == authorised
+    )  # nothing half-written
+    assert audit.verify().ok
 
 
 def test_the_case_department_reads_the_licence_while_consent_lasts(world: World) -> None:
