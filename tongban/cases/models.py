@@ -130,6 +130,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["applicant", "-created_at"], name="cases_applicant_recent"),
             models.Index(fields=["department", "status"], name="cases_department_status"),
+            # The dashboards' incremental refresh finds the cases changed since its watermark.
+            models.Index(fields=["updated_at"], name="cases_updated_at"),
         ]
 
     def __str__(self) -> str:
@@ -341,3 +343,35 @@ class CaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.kind}"
+
+
+class CaseFee(models.Model):
+    """A fee charged on a case, as the department recorded it (issue 6: supervised against the catalogue).
+
+    ``in_catalogue`` is decided when the fee is recorded (``cases.services.case_fee_record``): the
+    item version charges fees and, when its catalogue entry states amounts, this amount is one of them.
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="fees")
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=12, decimal_places=2)
+    basis = models.CharField(
+        _("basis"), max_length=500, help_text=_("What the fee is for and on what basis.")
+    )
+    in_catalogue = models.BooleanField(_("in the catalogue"), default=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["case", "recorded_at", "pk"]
+        verbose_name = _("case fee")
+        verbose_name_plural = _("case fees")
+        indexes = [
+            models.Index(fields=["case"], condition=Q(in_catalogue=False), name="cases_fee_not_in_catalogue")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}: {self.amount}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"case fee {self.pk}"

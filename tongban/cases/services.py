@@ -16,8 +16,10 @@ after the transaction commits (``notifications.notify``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
@@ -47,6 +49,7 @@ from tongban.cases.models import (
     CaseCorrection,
     CaseCounter,
     CaseEvent,
+    CaseFee,
     CaseMaterial,
     CaseStage,
     CaseSuspension,
@@ -1039,3 +1042,63 @@ def case_resume(*, case: Case, by: User) -> Case:
     )
     return case
 
+
+# --- fees (supervised against the catalogue, issue 6) ----------------------------------------
+
+MAX_FEE = Decimal("100000000")
+_CATALOGUE_AMOUNT = re.compile(r"(\d+(?:\.\d{1,2})?)\s*元")
+
+
+def catalogue_amounts(fee_text: str) -> set[Decimal]:
+    """The amounts a catalogue entry's fee text states (``住宅80元/件，非住宅550元/件`` → 80, 550)."""
+    return {Decimal(m) for m in _CATALOGUE_AMOUNT.findall(fee_text or "")}
+
+
+def fee_in_catalogue(version: ServiceItemVersion, amount: Decimal) -> bool:
+    """An item that charges nothing allows no fee; one that states amounts allows only those."""
+    if not version.fee_charged:
+        return False
+    stated = catalogue_amounts(version.fee_amount)
+    return not stated or amount in stated
+
+
+@transaction.atomic
+def case_fee_record(*, case: Case, amount: Decimal | str, basis: str, by: User) -> CaseFee:
+    """Record a fee charged on an accepted case: an approver or clerk of the case's department only.
+
+    Whether the fee is in the item's catalogue entry is decided here and kept on the row, so the
+    supervision sweep finds fees outside the catalogue with one indexed query.
+    """
+    case = _locked(case)
+    if not (by.department_id == case.department_id and permissions.can_intake(by, case.department)):
+        raise PermissionDenied(
+            _("Only the case's own department records its fees."), code="not_your_department"
+        )
+    _require_status(
+        case,
+        {CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED, CaseStatus.RESULT_READY, CaseStatus.COMPLETED},
+        _("charged a fee"),
+    )
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value <= 0 or value >= MAX_FEE or value != value.quantize(Decimal("0.01")):
+        message = _("Give the amount in yuan, more than 0, with at most two decimals.")
+        raise ValidationFailed(message, code="fee_amount_invalid", fields={"amount": [message]})
+    basis = _text(
+        basis,
+        field="basis",
+        required=True,
+        message=_("Say what the fee is for and on what basis."),
+        code="fee_basis_required",
+    )[:500]
+    fee = CaseFee.objects.create(
+        case=case,
+        amount=value,
+        basis=basis,
+        in_catalogue=fee_in_catalogue(case.version, value),
+        recorded_by=by,
+    )
+    _audit("case.fee_recorded", case, by, fee=fee.pk, amount=str(value), in_catalogue=fee.in_catalogue)
+    return fee

@@ -136,6 +136,13 @@ class SuspendForm(DomainForm):
     reason = forms.CharField(label=_("Reason"), max_length=2000, widget=_textarea(2))
 
 
+class FeeForm(DomainForm):
+    """A fee charged on the case (supervised against the catalogue: ``cases.services.case_fee_record``)."""
+
+    amount = forms.CharField(label=_("Amount (yuan)"), max_length=20)
+    basis = forms.CharField(label=_("What for, and on what basis"), max_length=500)
+
+
 class DeliverForm(DomainForm):
     method = forms.ChoiceField(
         label=_("How the result is delivered"),

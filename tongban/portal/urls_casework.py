@@ -22,6 +22,7 @@ urlpatterns = [
     path("cases/<int:pk>/tasks/<int:task_id>/decide/", views.task_decide, name="task_decide"),
     path("cases/<int:pk>/suspend/", views.case_suspend, name="case_suspend"),
     path("cases/<int:pk>/resume/", views.case_resume, name="case_resume"),
+    path("cases/<int:pk>/fees/", views.case_fee, name="case_fee"),
     path("cases/<int:pk>/deliver/", views.case_deliver, name="case_deliver"),
     path("cases/<int:pk>/materials/<int:material_id>/", views.material_upload, name="material_upload"),
     path("window/", views.window_search, name="window_search"),

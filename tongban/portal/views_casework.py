@@ -58,6 +58,7 @@ from tongban.portal.forms_casework import (
     CaseFilterForm,
     DecideForm,
     DeliverForm,
+    FeeForm,
     MaterialUploadForm,
     NotAcceptForm,
     SuspendForm,
@@ -341,11 +342,24 @@ def _detail_page(
         "not_accept_form": bound.get("not_accept") or NotAcceptForm(),
         "suspend_form": bound.get("suspend") or SuspendForm(),
         "deliver_form": bound.get("deliver") or DeliverForm(),
+        "fee_form": bound.get("fee") or FeeForm(prefix="fee"),
+        "can_record_fee": _can_record_fee(user, case),
+        "fees": list(case.fees.all()),
         # Filed at the window, alone or as part of a themed bundle.
         "submitted_by_clerk": case.submitted_by is not None and case.submitted_by.kind == AccountKind.STAFF,
         "notices": [(n.title, _notice_url(case, n.kind, n.round)) for n in notices_for(case)],
     }
     return render(request, "portal/casework/case_detail.html", context, status=status)
+
+
+def _can_record_fee(user: User, case: Case) -> bool:
+    """Only for showing the form: ``case_fee_record`` checks again."""
+    fee_statuses = {CaseStatus.IN_REVIEW, CaseStatus.SUSPENDED, CaseStatus.RESULT_READY, CaseStatus.COMPLETED}
+    return (
+        user.department_id == case.department_id
+        and has_role(user, *HANDLER_ROLES)
+        and case.status in fee_statuses
+    )
 
 
 def _refused(
@@ -514,6 +528,24 @@ def case_suspend(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         return _refused(request, user, case, exc, name="suspend", form=form)
     messages.success(request, _("The clock is stopped for the special procedure."))
+    return redirect(_detail_url(case))
+
+
+@staff_required(*HANDLER_ROLES)
+@require_POST
+def case_fee(request: HttpRequest, pk: int) -> HttpResponse:
+    user = portal_user(request)
+    case = _case_or_404(user, pk)
+    form = FeeForm(request.POST, prefix="fee")
+    if not form.is_valid():
+        return _detail_page(request, user, case, bound={"fee": form}, status=400)
+    try:
+        services.case_fee_record(
+            case=case, amount=form.cleaned_data["amount"], basis=form.cleaned_data["basis"], by=user
+        )
+    except DomainError as exc:
+        return _refused(request, user, case, exc, name="fee", form=form)
+    messages.success(request, _("The fee is recorded."))
     return redirect(_detail_url(case))
 
 
