@@ -15,13 +15,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 from tongban.cases.api import router as cases_router
 from tongban.catalog.api import router as catalog_router
 from tongban.core.errors import DomainError
+from tongban.dashboards.api import router as dashboards_router
 from tongban.exchange.api import router as exchange_router
 from tongban.identity.api import router as identity_router
 from tongban.licences.api_public import router as licences_public_router
 from tongban.licences.api_wallet import router as licences_wallet_router
 from tongban.reviews.api import router as reviews_router
 from tongban.supervision.api import router as supervision_router
-from tongban.dashboards.api import router as dashboards_router
 
 log = structlog.get_logger("tongban.api")
 

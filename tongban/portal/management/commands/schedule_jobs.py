@@ -30,10 +30,21 @@ JOBS: dict[str, tuple[str, str, int | None]] = {
         Schedule.DAILY,
         None,
     ),
+    "dashboards: refresh the rollups": ("tongban.dashboards.tasks.refresh_rollups", Schedule.MINUTES, 5),
     "licences: mark licences past their end date expired": (
         "tongban.licences.tasks.expire_licences",
         Schedule.DAILY,
         None,
+    ),
+    "supervision: sweep every open case and stage, escalate": (
+        "tongban.supervision.tasks.sweep",
+        Schedule.MINUTES,
+        5,
+    ),
+    "reviews: invite the applicants of newly concluded cases to rate them": (
+        "tongban.reviews.tasks.invite_completed",
+        Schedule.MINUTES,
+        5,
     ),
 }
 

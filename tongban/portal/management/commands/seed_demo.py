@@ -28,8 +28,8 @@ from tongban.bundles.demo import seed as seed_bundles
 from tongban.cases.demo import seed as seed_cases
 from tongban.cases.history import load_demo as seed_history
 from tongban.catalog.demo import seed_catalog
-from tongban.dashboards.demo import load as seed_dashboards
 from tongban.core.errors import DomainError
+from tongban.dashboards.demo import load as seed_dashboards
 from tongban.exchange.demo import load as seed_exchange
 from tongban.identity.demo import seed_demo
 from tongban.licences.demo import load as seed_licences
