@@ -134,7 +134,7 @@ def my_licences(request: HttpRequest) -> list[LicenceOut]:
     summary="One of my licences",
 )
 def my_licence(request: HttpRequest, licence_id: int) -> LicenceOut:
-    return _out(selectors.licence_of_holder(_holder(request), licence_id))
+    return _out(services.holder_licence(by=_holder(request), pk=licence_id))
 
 
 @router.get(
@@ -145,7 +145,7 @@ def my_licence(request: HttpRequest, licence_id: int) -> LicenceOut:
 )
 def my_licence_document(request: HttpRequest, licence_id: int) -> dict[str, Any]:
     user = _holder(request)
-    licence = selectors.licence_of_holder(user, licence_id)
+    licence = services.holder_licence(by=user, pk=licence_id)
     services.licence_download(licence=licence, by=user, fmt="json")
     return selectors.signed_document(licence)
 
@@ -158,7 +158,7 @@ def my_licence_document(request: HttpRequest, licence_id: int) -> dict[str, Any]
 )
 def my_licence_pdf(request: HttpRequest, licence_id: int) -> HttpResponse:
     user = _holder(request)
-    licence = selectors.licence_of_holder(user, licence_id)
+    licence = services.holder_licence(by=user, pk=licence_id)
     services.licence_download(licence=licence, by=user, fmt="pdf")
     response = HttpResponse(rendering.licence_pdf(licence), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{licence.identifier}.pdf"'
@@ -173,7 +173,7 @@ def my_licence_pdf(request: HttpRequest, licence_id: int) -> HttpResponse:
     summary="Every use of one of my licences",
 )
 def my_licence_uses(request: HttpRequest, licence_id: int) -> list[UseOut]:
-    licence = selectors.licence_of_holder(_holder(request), licence_id)
+    licence = services.holder_licence(by=_holder(request), pk=licence_id)
     return [_use_out(use) for use in selectors.uses_of(licence)]
 
 
@@ -187,7 +187,7 @@ def my_licence_authorise(
     request: HttpRequest, licence_id: int, payload: AuthorisationIn
 ) -> Status[AuthorisationOut]:
     user = _holder(request)
-    licence = selectors.licence_of_holder(user, licence_id)
+    licence = services.holder_licence(by=user, pk=licence_id)
     auth, code = services.authorisation_for_third_party(
         licence=licence,
         grantee_name=payload.grantee_name,

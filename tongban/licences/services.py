@@ -444,6 +444,25 @@ def _ensure_holder(licence: Licence, by: User) -> None:
         raise NotFound(_("No such licence, or it is not yours."), code="licence_not_found")
 
 
+def holder_licence(*, by: User, pk: int) -> Licence:
+    """The holder's own licence ``pk`` (the wallet's pages and API). Someone else's licence gets the
+    same "not found" as one that does not exist, and the attempt is audited; an id that names no
+    licence at all is not (nothing was refused)."""
+    try:
+        return selectors.licence_of_holder(by, pk)
+    except NotFound:
+        other = Licence.objects.filter(pk=pk).first()
+        if other is not None:
+            audit.record(
+                action="licence.refused",
+                actor=by,
+                subject=other,
+                outcome=AuditOutcome.DENIED,
+                data={"why": "not_holder", "where": "wallet"},
+            )
+        raise
+
+
 def _ensure_usable(licence: Licence) -> None:
     status = selectors.effective_status(licence)
     if status == LicenceStatus.REVOKED:

@@ -60,7 +60,7 @@ def holder_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
 
 def _licence_or_404(user: User, pk: int) -> Licence:
     try:
-        return selectors.licence_of_holder(user, pk)
+        return services.holder_licence(by=user, pk=pk)
     except NotFound as exc:
         raise Http404(str(exc.message)) from exc
 

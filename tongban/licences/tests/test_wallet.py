@@ -382,6 +382,15 @@ def test_someone_elses_licence_is_not_found_on_every_page(w: Wallet) -> None:
     assert LicenceAuthorisation.objects.count() == 1
     assert not LicenceUse.objects.exists()
     assert not AuditEvent.objects.filter(action="licence.downloaded").exists()
+    # each attempt on their licence is audited as refused (detail, pdf, json, authorise)
+    refused = AuditEvent.objects.filter(action="licence.refused", actor_id=w.holder.pk, subject_id=str(pk))
+    assert refused.count() == 4
+    assert {(e.outcome, e.data["why"], e.data["where"]) for e in refused} == {
+        ("denied", "not_holder", "wallet")
+    }
+    # an id that names no licence refuses nothing of anyone's, so there is nothing to audit
+    assert client.get(reverse("licences_wallet:detail", args=[pk + 1000])).status_code == 404
+    assert AuditEvent.objects.filter(action="licence.refused").count() == 4
 
 
 def test_my_authorisation_under_another_licence_of_mine_is_not_found(w: Wallet) -> None:
@@ -514,6 +523,8 @@ def test_the_api_refuses_someone_elses_licence_and_authorisation(w: Wallet) -> N
     delete = client.delete(f"/api/v1/me/licence-authorisations/{theirs.pk}")
     assert delete.status_code == 404
     assert delete.json()["error"]["code"] == "authorisation_not_found"
+    refused = AuditEvent.objects.filter(action="licence.refused", actor_id=w.holder.pk, subject_id=str(pk))
+    assert refused.count() == 5  # four reads and the authorisation
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
     assert LicenceAuthorisation.objects.count() == 1
