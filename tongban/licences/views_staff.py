@@ -9,14 +9,12 @@ through the holder's authorisation for a case (``services.licence_read_for_case`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as PageForbidden
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from tongban.core.errors import DomainError, NotFound, PermissionDenied
 from tongban.core.masking import mask_resident_id
+from tongban.core.paging import query_without_page, slice_page
 from tongban.identity import selectors as identity_selectors
 from tongban.identity.choices import Role
 from tongban.identity.decorators import staff_required
@@ -42,8 +41,6 @@ from tongban.licences.forms_staff import (
 from tongban.licences.models import Licence, LicenceImport, LicenceType
 
 T = TypeVar("T")
-PAGE_SIZE = 50
-MAX_PAGE = 10_000
 REPORT_ROWS = 500  # refused rows shown on the report page (the XLSX has every stored one)
 
 licence_staff_required = staff_required(Role.APPROVER, Role.DATA_OFFICER, Role.ADMINISTRATOR)
@@ -69,40 +66,6 @@ def _xlsx(data: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(data, content_type=imports.XLSX_CONTENT_TYPE)
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-@dataclass(frozen=True)
-class SlicePage:
-    """One page found by fetching one row more than shown: no COUNT over a million licences."""
-
-    rows: Sequence[Any]
-    number: int
-    has_previous: bool
-    has_next: bool
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-
-def _slice_page(qs: QuerySet[Any], raw_number: str | None) -> SlicePage:
-    try:
-        number = min(max(int(raw_number or 1), 1), MAX_PAGE)
-    except ValueError:
-        number = 1
-    start = (number - 1) * PAGE_SIZE
-    rows = list(qs[start : start + PAGE_SIZE + 1])
-    return SlicePage(rows[:PAGE_SIZE], number, number > 1, len(rows) > PAGE_SIZE)
-
-
-def _query_without_page(query: QueryDict) -> str:
-    rest = query.copy()
-    rest.pop("page", None)
-    return rest.urlencode()
 
 
 def _masked_holder(licence: Licence) -> str:
@@ -141,7 +104,7 @@ def licence_list(request: HttpRequest) -> HttpResponse:
     types = selectors.types_in_scope(user)
     form = LicenceFilterForm(request.GET or None, types=types)
     qs = selectors.licences_search(user, **form.filters())
-    page = _slice_page(qs, request.GET.get("page"))
+    page = slice_page(qs, request.GET.get("page"))
     today = timezone.localdate()
     rows = [
         (licence, _masked_holder(licence), selectors.effective_status(licence, today))
@@ -152,7 +115,7 @@ def licence_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "rows": rows,
-        "query": _query_without_page(request.GET),
+        "query": query_without_page(request.GET),
     }
     return render(request, "licences/staff/licence_list.html", context)
 

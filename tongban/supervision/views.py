@@ -15,7 +15,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as PageForbidden
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -26,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tongban.catalog.models import ServiceItem
 from tongban.core.calendar import working_days_between
 from tongban.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from tongban.core.paging import EMPTY_PAGE, query_without_page, slice_page
 from tongban.identity.decorators import staff_required
 from tongban.identity.models import User
 from tongban.identity.selectors import portal_user
@@ -35,45 +35,8 @@ from tongban.supervision.forms import FilterForm, NoteForm, PolicyForm
 from tongban.supervision.levels import current_policy
 from tongban.supervision.models import Alert
 
-PAGE_SIZE = 50
-MAX_PAGE = 10_000
-
 board_required = staff_required(*permissions.BOARD_ROLES)
 policy_required = staff_required(*permissions.POLICY_ROLES)
-
-
-@dataclass(frozen=True)
-class SlicePage:
-    """One page found by fetching one row more than shown (no COUNT over a million cases)."""
-
-    rows: Sequence[Any]
-    number: int
-    has_previous: bool
-    has_next: bool
-
-    @property
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    @property
-    def next_page_number(self) -> int:
-        return self.number + 1
-
-
-def _slice_page(qs: QuerySet[Any], raw_number: str | None) -> SlicePage:
-    try:
-        number = min(max(int(raw_number or 1), 1), MAX_PAGE)
-    except ValueError:
-        number = 1
-    start = (number - 1) * PAGE_SIZE
-    rows = list(qs[start : start + PAGE_SIZE + 1])
-    return SlicePage(rows[:PAGE_SIZE], number, number > 1, len(rows) > PAGE_SIZE)
-
-
-def _query_without_page(query: QueryDict) -> str:
-    rest = query.copy()
-    rest.pop("page", None)
-    return rest.urlencode()
 
 
 def level_css(level: int) -> str:
@@ -134,7 +97,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "form": form,
         "rows": rows,
         "totals": totals,
-        "query": _query_without_page(request.GET),
+        "query": query_without_page(request.GET),
     }
     return render(request, "supervision/board.html", context, status=status)
 
@@ -181,16 +144,16 @@ def case_list(request: HttpRequest) -> HttpResponse:
     form, filters, status = _filters(user, request)
     now = timezone.now()
     page = (
-        _slice_page(selectors.supervised_cases(user, filters, now=now), request.GET.get("page"))
+        slice_page(selectors.supervised_cases(user, filters, now=now), request.GET.get("page"))
         if filters is not None
-        else SlicePage([], 1, False, False)
+        else EMPTY_PAGE
     )
     context = {
         **_common(user, "cases"),
         "form": form,
         "page": page,
         "rows": _case_rows(page.rows, now),
-        "query": _query_without_page(request.GET),
+        "query": query_without_page(request.GET),
     }
     return render(request, "supervision/case_list.html", context, status=status)
 
