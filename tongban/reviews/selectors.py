@@ -18,7 +18,7 @@ from tongban.cases.models import Case
 from tongban.core.calendar import local_date
 from tongban.core.errors import NotFound
 from tongban.identity import selectors as identity_selectors
-from tongban.identity.choices import AccountKind
+from tongban.identity.choices import AccountKind, Role
 from tongban.identity.models import Department, User
 from tongban.reviews import permissions
 from tongban.reviews.choices import (
@@ -212,6 +212,23 @@ def workbench_counts(user: User) -> dict[str, int]:
 def department_staff(department: Department) -> QuerySet[User]:
     """Who is told about a new rectification: the department's active staff accounts."""
     return User.objects.filter(kind=AccountKind.STAFF, department=department, is_active=True).order_by("pk")
+
+
+def appeal_deciders(department: Department) -> list[User]:
+    """Who is told about a new appeal: the active supervisors whose jurisdiction covers the
+    department (those who may decide it, ``permissions.can_decide_appeal``)."""
+    supervisors = (
+        User.objects.filter(
+            kind=AccountKind.STAFF,
+            is_active=True,
+            department__isnull=False,
+            role_assignments__role=Role.SUPERVISOR,
+        )
+        .select_related("department")
+        .distinct()
+        .order_by("pk")
+    )
+    return [user for user in supervisors if permissions.can_decide_appeal(user, department)]
 
 
 # --- time limits ------------------------------------------------------------------------------

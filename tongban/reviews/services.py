@@ -540,9 +540,37 @@ def appeal_file(
         audit.record(
             action="appeal.filed", actor=by, subject=appeal, data={"review": locked.pk, "ground": ground}
         )
+        for supervisor in selectors.appeal_deciders(locked.department)[:MAX_NOTIFIED_STAFF]:
+            if supervisor.pk == by.pk:
+                continue  # the filer may not decide their own appeal
+            notify(
+                recipient=supervisor,
+                topic="reviews.appeal_filed",
+                title=_("An appeal against a bad rating awaits your decision"),
+                body=_("%(department)s appeals a rating as %(ground)s: %(reason)s")
+                % {
+                    "department": locked.department.name,
+                    "ground": AppealGround(ground).label,
+                    "reason": text[:200],
+                },
+                link=reverse("reviews:appeal", args=[appeal.pk]),
+                subject=appeal,
+                sms=False,
+            )
         return appeal
 
     return _audited("appeal.file", by, review, work)
+
+
+def rectification_viewed(*, rectification: Rectification, by: User) -> None:
+    """Record that a staff member opened a rectification (the rating's comment and the applicant's
+    callbacks are personal data: a sensitive read). The selector has already scoped it."""
+    audit.record(
+        action="rectification.viewed",
+        actor=by,
+        subject=rectification,
+        data={"review": rectification.review_id, "department": rectification.department_id},
+    )
 
 
 def appeal_decide(

@@ -128,6 +128,7 @@ def _indicator_rows(review: Review) -> list[tuple[str, int]]:
 def rectification_detail(request: HttpRequest, pk: int) -> HttpResponse:
     user = portal_user(request)
     rectification = found(lambda: selectors.rectification_for_staff(user, pk=pk))
+    services.rectification_viewed(rectification=rectification, by=user)
     return _rectification_page(request, user, rectification)
 
 

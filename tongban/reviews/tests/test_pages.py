@@ -56,6 +56,8 @@ def test_citizen_rates_badly_and_the_department_gets_the_task(
     detail = staff.get(reverse("reviews:rectification", args=[rectification.pk]))
     assert detail.status_code == 200
     assert "材料被退回三次" in detail.content.decode()
+    viewed = AuditEvent.objects.get(action="rectification.viewed")  # a sensitive read
+    assert (viewed.actor_id, viewed.subject_id) == (approver.pk, str(rectification.pk))
     tile = staff.get(reverse("portal:workbench"))
     assert reverse("reviews:rectifications") in tile.content.decode()
 

@@ -271,6 +271,18 @@ def test_an_upheld_appeal_annuls_the_rating_and_cancels_the_rectification(
     assert again.value.code == "appeal_decided"
 
 
+def test_a_new_appeal_is_sent_to_the_supervisors_who_may_decide_it(
+    completed: Case, citizen: User, approver: User, city_supervisor: User, county_supervisor: User
+) -> None:
+    review = rate_bad(completed, citizen)
+    appeal = services.appeal_file(review=review, by=approver, ground="malicious", reason="恶意差评")
+    told = Message.objects.filter(topic="reviews.appeal_filed")
+    assert list(told.values_list("recipient", flat=True)) == [city_supervisor.pk]  # not the county's
+    message = told.get()
+    assert message.link == f"/reviews/staff/appeals/{appeal.pk}/"
+    assert "恶意差评" in message.body
+
+
 def test_a_rejected_appeal_changes_nothing(
     completed: Case, citizen: User, approver: User, city_supervisor: User
 ) -> None:
