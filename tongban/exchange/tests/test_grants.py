@@ -20,7 +20,10 @@ from tongban.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """Today's local date, read when a test runs: not at import, as a run may cross midnight."""
+    return timezone.localdate()
 
 
 @pytest.fixture
@@ -165,8 +168,8 @@ def test_the_sweep_expires_grants_past_their_period(world: dict[str, Any]) -> No
     old = f.grant(
         world["rsj"],
         world["conditional"],
-        valid_from=TODAY - dt.timedelta(days=400),
-        valid_until=TODAY - dt.timedelta(days=1),
+        valid_from=today() - dt.timedelta(days=400),
+        valid_until=today() - dt.timedelta(days=1),
     )
     current = f.grant(world["rsj"], world["unconditional"], items=["name"])
     assert services.grants_expire() == 1

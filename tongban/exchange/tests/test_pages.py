@@ -30,7 +30,10 @@ from tongban.resources.models import DataResource
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """Today's local date, read when a test runs: not at import, as a run may cross midnight."""
+    return timezone.localdate()
 
 
 @pytest.fixture(autouse=True)
@@ -123,8 +126,8 @@ def apply_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "items": ["name", "birth_date"],
         "purpose": "就业登记时核验申请人身份",
-        "valid_from": TODAY.isoformat(),
-        "valid_until": (TODAY + dt.timedelta(days=365)).isoformat(),
+        "valid_from": today().isoformat(),
+        "valid_until": (today() + dt.timedelta(days=365)).isoformat(),
         "rate_per_minute": "600",
     }
     data.update(overrides)
@@ -137,8 +140,8 @@ def pending(w: World) -> AccessGrant:
         consumer=w.rsj,
         items=["name", "birth_date"],
         purpose="就业登记时核验申请人身份",
-        valid_from=TODAY,
-        valid_until=TODAY + dt.timedelta(days=365),
+        valid_from=today(),
+        valid_until=today() + dt.timedelta(days=365),
         by=w.consumer_officer,
     )
 
@@ -196,8 +199,8 @@ def test_overview_shows_what_waits_and_our_grants_with_their_effective_status(wo
         world.rsj,
         world.unconditional,
         items=["name"],
-        valid_from=TODAY - dt.timedelta(days=40),
-        valid_until=TODAY - dt.timedelta(days=1),
+        valid_from=today() - dt.timedelta(days=40),
+        valid_until=today() - dt.timedelta(days=1),
     )
     provider_page = client_for(world.provider_officer).get("/staff/exchange/").content.decode()
     assert f"/staff/exchange/grants/{application.pk}/" in provider_page
@@ -252,13 +255,13 @@ def test_the_form_lists_the_items_with_key_type_and_sensitivity(world: World) ->
     assert "<code>household_address</code>" in body
     assert "sensitive" in body
     assert "approve or refuse" in body
-    assert f'value="{TODAY.isoformat()}"' in body
-    assert f'value="{(TODAY + dt.timedelta(days=365)).isoformat()}"' in body
+    assert f'value="{today().isoformat()}"' in body
+    assert f'value="{(today() + dt.timedelta(days=365)).isoformat()}"' in body
     # <input type="date"> reads ISO dates only, in every language
     chinese = client_for(world.consumer_officer, "zh-hans").get(
         f"/staff/exchange/resources/{world.conditional.pk}/apply/"
     )
-    assert f'value="{TODAY.isoformat()}"' in chinese.content.decode()
+    assert f'value="{today().isoformat()}"' in chinese.content.decode()
 
 
 def test_an_unconditional_resource_is_granted_at_once(world: World) -> None:
@@ -294,7 +297,7 @@ def test_a_conditional_application_waits_with_its_service_items(world: World) ->
         ({"items": None}, "items", "Choose at least one data item."),
         ({"purpose": "  "}, "purpose", "Say what the data is for."),
         (
-            {"valid_from": TODAY.isoformat(), "valid_until": (TODAY - dt.timedelta(days=1)).isoformat()},
+            {"valid_from": today().isoformat(), "valid_until": (today() - dt.timedelta(days=1)).isoformat()},
             "valid_until",
             "The end of the period must not be before its start.",
         ),
@@ -400,8 +403,8 @@ def test_the_expired_filter_finds_grants_past_their_period(world: World) -> None
     lapsed = f.grant(
         world.rsj,
         world.conditional,
-        valid_from=TODAY - dt.timedelta(days=9),
-        valid_until=TODAY - dt.timedelta(days=1),
+        valid_from=today() - dt.timedelta(days=9),
+        valid_until=today() - dt.timedelta(days=1),
     )
     response = client_for(world.consumer_officer).get("/staff/exchange/grants/", {"status": "expired"})
     assert [g.pk for g in response.context["page"].object_list] == [lapsed.pk]

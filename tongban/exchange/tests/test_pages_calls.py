@@ -13,7 +13,7 @@ from tongban.core.models import AuditEvent
 from tongban.exchange import services
 from tongban.exchange.models import CallStatDay
 from tongban.exchange.tests import factories as f
-from tongban.exchange.tests.test_pages import TODAY, World, client_for, make_world, record_call
+from tongban.exchange.tests.test_pages import World, client_for, make_world, record_call, today
 
 pytestmark = pytest.mark.django_db
 
@@ -85,7 +85,7 @@ def test_filters_by_resource_consumer_outcome_and_dates(world: World) -> None:
     ) == {other.call_id}
     assert listed(client.get("/staff/exchange/calls/", {"consumer": world.wlj.pk})) == {refused.call_id}
     assert listed(client.get("/staff/exchange/calls/", {"outcome": "refused"})) == {refused.call_id}
-    old_day = (TODAY - dt.timedelta(days=20)).isoformat()
+    old_day = (today() - dt.timedelta(days=20)).isoformat()
     assert listed(client.get("/staff/exchange/calls/", {"since": old_day, "until": old_day})) == {old.call_id}
     assert len(listed(client.get("/staff/exchange/calls/", {"side": "provider"}))) == 4  # no dates: all
 
@@ -172,10 +172,10 @@ def stat(
 
 
 def test_statistics_per_resource_consumer_and_day_with_totals(world: World) -> None:
-    stat(world, TODAY, world.rsj, world.conditional, 10, refused=2)
-    stat(world, TODAY - dt.timedelta(days=1), world.wlj, world.conditional, 5)
-    stat(world, TODAY - dt.timedelta(days=60), world.rsj, world.conditional, 100)
-    stat(world, TODAY, world.wlj, f.resource(world.wlj, name="文旅资源"), 7)
+    stat(world, today(), world.rsj, world.conditional, 10, refused=2)
+    stat(world, today() - dt.timedelta(days=1), world.wlj, world.conditional, 5)
+    stat(world, today() - dt.timedelta(days=60), world.rsj, world.conditional, 100)
+    stat(world, today(), world.wlj, f.resource(world.wlj, name="文旅资源"), 7)
     response = client_for(world.provider_officer).get("/staff/exchange/stats/")
     assert response.status_code == 200
     assert response.context["totals"]["calls"] == 15
@@ -186,7 +186,7 @@ def test_statistics_per_resource_consumer_and_day_with_totals(world: World) -> N
     assert "Counted up to" in response.content.decode()
     longer = client_for(world.provider_officer).get(
         "/staff/exchange/stats/",
-        {"since": (TODAY - dt.timedelta(days=90)).isoformat(), "consumer": str(world.rsj.pk)},
+        {"since": (today() - dt.timedelta(days=90)).isoformat(), "consumer": str(world.rsj.pk)},
     )
     assert longer.context["totals"]["calls"] == 110
     consumer = client_for(world.consumer_officer).get("/staff/exchange/stats/")

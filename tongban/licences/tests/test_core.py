@@ -34,7 +34,11 @@ pytestmark = pytest.mark.django_db
 
 TYPE_CODE = "11341500MB1234567X001"  # a shape-valid code; the check character below is computed
 ISSUER = "113415000030001234"
-TODAY = timezone.localdate()
+
+
+def today() -> dt.date:
+    """Today's local date, read when a test runs: not at import, as a run may cross midnight."""
+    return timezone.localdate()
 
 
 @pytest.fixture
@@ -271,7 +275,7 @@ def _old_licence(world: World, *, valid_until: dt.date) -> Licence:
 
 
 def test_the_expiry_job_marks_licences_past_their_end_date(world: World) -> None:
-    ended = _old_licence(world, valid_until=TODAY - dt.timedelta(days=1))
+    ended = _old_licence(world, valid_until=today() - dt.timedelta(days=1))
     current = issue(world.marriage, world.approver)
     # Before the job runs, reads already say expired.
     assert selectors.verify_identifier(ended.identifier).verdict == Verdict.EXPIRED
@@ -324,7 +328,7 @@ def test_revoked_or_expired_licences_cannot_be_authorised(world: World) -> None:
         _authorise(world, citizen, licence)
     assert revoked.value.code == "licence_revoked"
 
-    expired = _old_licence(world, valid_until=TODAY - dt.timedelta(days=3))
+    expired = _old_licence(world, valid_until=today() - dt.timedelta(days=3))
     company: Any = EnterpriseFactory(credit_code=expired.holder_id)
     with pytest.raises(Conflict) as ended:
         _authorise(world, company, expired)
@@ -403,7 +407,7 @@ def test_one_licence_that_cannot_be_used_refuses_the_whole_batch(world: World) -
     with pytest.raises(PermissionDenied) as caught_other:
         _batch(world, citizen, [valid, strangers])
     assert caught_other.value.code == "licence_not_yours"
-    expired = _old_licence(world, valid_until=TODAY - dt.timedelta(days=2))
+    expired = _old_licence(world, valid_until=today() - dt.timedelta(days=2))
     company: Any = EnterpriseFactory(credit_code=expired.holder_id)
     with pytest.raises(Conflict) as caught_expired:
         _batch(world, company, [expired])

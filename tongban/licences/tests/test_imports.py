@@ -25,7 +25,12 @@ from tongban.licences.tests.staff_world import World, credit_code, issue, licenc
 
 pytestmark = pytest.mark.django_db
 
-TODAY = timezone.localdate()
+
+def today() -> dt.date:
+    """Today's local date, read when a test runs: not at import, as a run may cross midnight."""
+    return timezone.localdate()
+
+
 HEADER_KEYS = "holder_id,holder_name,number,issued_on,valid_until,spouse_name,registered_on"
 HEADER_LABELS = "持证人证件号码,持证人姓名或名称,证照编号,发证日期,有效期至,配偶姓名,登记日期"
 
@@ -56,7 +61,7 @@ def bad_check_digit(rid: str) -> str:
 
 def test_good_rows_are_imported_and_bad_rows_reported(world: World) -> None:
     good = [make_resident_id() for _ in range(3)]
-    future = (TODAY + dt.timedelta(days=2)).isoformat()
+    future = (today() + dt.timedelta(days=2)).isoformat()
     lines = [
         HEADER_KEYS,
         f"{good[0]},张三,J2015001,2015-05-20,,李四,2015-05-20",  # row 2
