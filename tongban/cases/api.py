@@ -28,7 +28,6 @@ from tongban.cases.choices import CaseStatus, DeliveryMethod, SuspensionKind, Ta
 from tongban.cases.models import Case, CaseEvent, CaseMaterial, CaseTask
 from tongban.catalog.models import ServiceItem
 from tongban.core.errors import (
-    AuthenticationFailed,
     Conflict,
     Locked,
     NotFound,
@@ -38,6 +37,7 @@ from tongban.core.errors import (
 from tongban.core.masking import mask_phone, mask_resident_id
 from tongban.core.schemas import ErrorOut
 from tongban.identity import permissions as identity_permissions
+from tongban.identity import selectors as identity_selectors
 from tongban.identity.auth import session_or_token
 from tongban.identity.choices import AccountKind, Role
 from tongban.identity.models import User
@@ -405,17 +405,8 @@ def _page(queryset: QuerySet[Any], page: int, page_size: int) -> tuple[int, list
 # --- who is asking ---------------------------------------------------------------------------
 
 
-def _person(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
-        raise AuthenticationFailed(
-            _("This token was issued to a system, not a person."), code="token_has_no_user"
-        )
-    return user
-
-
 def _staff(request: HttpRequest) -> User:
-    user = _person(request)
+    user = identity_selectors.api_person(request)
     identity_permissions.ensure_has_role(user, *_STAFF_ROLES)
     return user
 
@@ -545,7 +536,7 @@ def case_apply(
     """201 with the new case; 200 with the case an earlier request with the same ``Idempotency-Key``
     created (so a retried upload never files twice). The body is read here rather than declared as
     parameters: the material fields are named after the item's materials (see the request body)."""
-    user = _person(request)
+    user = identity_selectors.api_person(request)
     started = timezone.now()
     service_item = _service_item(request.POST.get("item", ""))
     case = services.case_apply(
@@ -574,7 +565,7 @@ def my_cases(
     page: int = Query(1, ge=1),
     page_size: int = Query(PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
 ) -> CasePageOut:
-    user = _person(request)
+    user = identity_selectors.api_person(request)
     count, cases = _page(selectors.cases_of_applicant(user, status=status), page, page_size)
     return CasePageOut(count=count, page=page, page_size=page_size, items=[_summary(c) for c in cases])
 
@@ -586,7 +577,7 @@ def my_cases(
     summary="One of my cases by its number, with its timeline",
 )
 def my_case(request: HttpRequest, number: str) -> CaseOut:
-    user = _person(request)
+    user = identity_selectors.api_person(request)
     return _case_out(selectors.case_for_applicant_by_number(user, number=number.strip().upper()))
 
 

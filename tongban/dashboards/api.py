@@ -12,13 +12,11 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Router, Schema
 
-from tongban.core.errors import AuthenticationFailed
 from tongban.dashboards import selectors
+from tongban.identity import selectors as identity_selectors
 from tongban.identity.auth import session_or_token
-from tongban.identity.models import User
 
 router = Router(tags=["dashboards"])
 
@@ -40,15 +38,6 @@ class DashboardOut(Schema):
     items: list[dict[str, Any]]
 
 
-def _person(request: HttpRequest) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
-        raise AuthenticationFailed(
-            _("This token was issued to a system, not a person."), code="token_has_no_user"
-        )
-    return user
-
-
 @router.get(
     "/staff/dashboard",
     response={200: DashboardOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 422: ErrorOut},
@@ -64,6 +53,6 @@ def staff_dashboard(
     source: Literal["rollup", "raw"] = "rollup",
 ) -> dict[str, Any]:
     """Dates are local (Asia/Shanghai) ``YYYY-MM-DD``, both ends included; default the last 365 days."""
-    user = _person(request)
+    user = identity_selectors.api_person(request)
     filters = selectors.parse_filters(user, department=department, item=item, start=start, end=end)
     return selectors.dashboard(user, filters, source=source)

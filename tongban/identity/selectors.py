@@ -15,7 +15,9 @@ from axes.models import AccessAttempt
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 
+from tongban.core.errors import AuthenticationFailed
 from tongban.identity.choices import DepartmentLevel, Role
 from tongban.identity.models import Department, EnterpriseAgent, RoleAssignment, User
 
@@ -33,6 +35,17 @@ def portal_user(request: HttpRequest) -> User:
     user = request.user
     if not isinstance(user, User) or not user.is_authenticated:
         raise PermissionDenied
+    return user
+
+
+def api_person(request: HttpRequest) -> User:
+    """The person behind an API request its authentication let through (``session_or_token``): a
+    department system's client-credentials token acts for no one, and is refused with a 401."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise AuthenticationFailed(
+            _("This token was issued to a system, not a person."), code="token_has_no_user"
+        )
     return user
 
 

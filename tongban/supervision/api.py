@@ -13,12 +13,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema, Status
 
-from tongban.core.errors import AuthenticationFailed
 from tongban.core.schemas import ErrorOut
 from tongban.identity import permissions as identity_permissions
+from tongban.identity import selectors as identity_selectors
 from tongban.identity.auth import session_or_token
 from tongban.identity.models import User
 from tongban.supervision import permissions, selectors, services
@@ -84,11 +83,7 @@ class NoteOut(Schema):
 
 
 def _staff(request: HttpRequest, *roles: str) -> User:
-    user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
-        raise AuthenticationFailed(
-            _("This token was issued to a system, not a person."), code="token_has_no_user"
-        )
+    user = identity_selectors.api_person(request)
     identity_permissions.ensure_has_role(user, *roles)
     return user
 
