@@ -216,7 +216,8 @@ def department_staff(department: Department) -> QuerySet[User]:
 
 def appeal_deciders(department: Department) -> list[User]:
     """Who is told about a new appeal: the active supervisors whose jurisdiction covers the
-    department (those who may decide it, ``permissions.can_decide_appeal``)."""
+    department (those ``permissions.can_decide_appeal`` lets decide it), in one query: a
+    supervisor's jurisdiction is the division-code prefix of their own department."""
     supervisors = (
         User.objects.filter(
             kind=AccountKind.STAFF,
@@ -228,7 +229,12 @@ def appeal_deciders(department: Department) -> list[User]:
         .distinct()
         .order_by("pk")
     )
-    return [user for user in supervisors if permissions.can_decide_appeal(user, department)]
+    return [
+        user
+        for user in supervisors
+        if user.department is not None
+        and department.division_code.startswith(identity_selectors.jurisdiction_prefix(user.department))
+    ]
 
 
 # --- time limits ------------------------------------------------------------------------------
