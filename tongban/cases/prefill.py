@@ -483,7 +483,18 @@ def provenance_views(case: Case) -> dict[int, list[ProvenanceView]]:
     out: dict[int, list[ProvenanceView]] = {}
     for row in rows:
         p = row.provenance
-        if row.origin == MaterialOrigin.E_LICENCE:
+        if p.get("imported"):
+            # A case loaded from an earlier system (cases.history): the material was fetched there,
+            # and no licence id or call id came with it to re-check here.
+            view = ProvenanceView(
+                row,
+                str(row.origin),
+                row.original_name,
+                True,
+                _("Reused without submission (imported with the case's history)"),
+                [],
+            )
+        elif row.origin == MaterialOrigin.E_LICENCE:
             licence = licences.get(p.get("licence_id"))
             auth = auths.get(licence.pk) if licence is not None else None
             labels = (

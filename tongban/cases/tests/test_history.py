@@ -12,7 +12,7 @@ from django.db.models import Count, F, Max, QuerySet
 from django.utils import timezone
 
 from tongban.basedata import demo as basedata_demo
-from tongban.cases import demo, history
+from tongban.cases import demo, history, prefill
 from tongban.cases.choices import (
     OPEN_STATUSES,
     PREFILLED_ORIGINS,
@@ -120,6 +120,15 @@ def test_stages_tasks_events_and_materials(loaded: dict[str, Any]) -> None:
     assert prefilled.exists()
     assert all(m.provenance.get("imported") for m in prefilled[:20])
     assert CaseStage.objects.filter(case__in=cases).exists()
+
+
+def test_approvers_see_imported_materials_as_reused_not_as_missing_licences(loaded: dict[str, Any]) -> None:
+    row = CaseMaterial.objects.filter(case__in=_history(), origin__in=PREFILLED_ORIGINS).first()
+    assert row is not None
+    views = prefill.provenance_views(row.case)[row.material_id]
+    assert [(v.ok, v.state) for v in views] == [
+        (True, "Reused without submission (imported with the case's history)")
+    ]
 
 
 def test_numbers_are_unique_and_the_counters_moved_on(loaded: dict[str, Any]) -> None:
