@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.db.models import Count, F, Max, QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from tongban.basedata import demo as basedata_demo
 from tongban.cases import demo, history, prefill
@@ -125,7 +125,8 @@ def test_stages_tasks_events_and_materials(loaded: dict[str, Any]) -> None:
 def test_approvers_see_imported_materials_as_reused_not_as_missing_licences(loaded: dict[str, Any]) -> None:
     row = CaseMaterial.objects.filter(case__in=_history(), origin__in=PREFILLED_ORIGINS).first()
     assert row is not None
-    views = prefill.provenance_views(row.case)[row.material_id]
+    with translation.override("en"):
+        views = prefill.provenance_views(row.case)[row.material_id]
     assert [(v.ok, v.state) for v in views] == [
         (True, "Reused without submission (imported with the case's history)")
     ]
