@@ -283,7 +283,7 @@ def alert_in_scope(user: User, alert_id: int) -> Alert:
 @dataclass(frozen=True)
 class TimelineEntry:
     at: datetime
-    source: str  # "case", "stage", "alert", "note", "audit"
+    source: str  # "case", "alert", "note", "audit"
     label: str
     text: str = ""
     level: int | None = None
@@ -304,7 +304,8 @@ class CaseFile:
 
 def case_file(user: User, case_id: int, *, now: datetime | None = None) -> CaseFile:
     """The case with its levels now, its stages, alerts (with their level changes and notes), fees
-    and one timeline merging case events, stages, alerts, notes and the audit rows about the case."""
+    and one timeline merging case events (stages starting and finishing among them), alerts, notes
+    and the audit rows about the case."""
     case = _case_in_scope(user, case_id)
     c = cutoffs(now or timezone.now())
     annotated: Any = with_levels(Case.objects.filter(pk=case.pk), c).values(
@@ -326,18 +327,6 @@ def case_file(user: User, case_id: int, *, now: datetime | None = None) -> CaseF
     for event in CaseEvent.objects.filter(case=case).select_related("department", "actor"):
         who = " · ".join(x for x in (event.department.name if event.department else "", event.note) if x)
         timeline.append(TimelineEntry(event.at, "case", str(event.get_kind_display()), who))
-    for stage, _level in stages:
-        if stage.started_at:
-            timeline.append(TimelineEntry(stage.started_at, "stage", str(_("Stage started")), stage.name))
-        if stage.finished_at:
-            timeline.append(
-                TimelineEntry(
-                    stage.finished_at,
-                    "stage",
-                    str(_("Stage finished")),
-                    f"{stage.name} ({stage.get_status_display()})",
-                )
-            )
     for alert in alerts:
         subject = alert.get_trigger_display() + (f" · {alert.stage.name}" if alert.stage else "")
         for change in alert.changes.all():
